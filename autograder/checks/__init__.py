@@ -1,0 +1,73 @@
+"""The checks of each assignment, and the seed of their hidden random inputs.
+
+``autograder/checks/<module>.py`` holds an assignment's checks: plain ``test_*`` functions
+marked with ``@points(n, question)``. Add a check the way you would add a pytest test; it
+runs in the grader and under pytest (see ``autograder.pytest_plugin``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.selfcheck.api import collect
+
+KIT_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Assignment:
+    id: str
+    module: str
+    notebook: str
+
+    @property
+    def solution(self) -> Path:
+        return KIT_ROOT / "solutions" / self.id / self.notebook
+
+    @property
+    def release(self) -> Path:
+        return KIT_ROOT / "assignments" / self.id / self.notebook
+
+    def checks(self) -> list:
+        return collect(vars(importlib.import_module(f"autograder.checks.{self.module}")))
+
+    def check_module(self):
+        return importlib.import_module(f"autograder.checks.{self.module}")
+
+
+ASSIGNMENTS = {
+    a.id: a
+    for a in (
+        Assignment("01-linear-regression", "linear_regression", "linear_regression.ipynb"),
+        Assignment("02-gradient-descent", "gradient_descent", "gradient_descent.ipynb"),
+    )
+}
+
+
+def get_assignment(name: str) -> Assignment:
+    """An assignment by id (``01-linear-regression``), by number (``01``, ``1``) or module name."""
+    for assignment in ASSIGNMENTS.values():
+        if name in (assignment.id, assignment.module, assignment.id.split("-", 1)[0], str(int(assignment.id[:2]))):
+            return assignment
+    known = ", ".join(ASSIGNMENTS)
+    raise KeyError(f"unknown assignment {name!r}; the assignments are: {known}")
+
+
+# The seed of hidden inputs. Kept by the grader: it never enters the sandbox or the
+# student package. Override it per course with DLBASICS_SEED so inputs differ per term.
+DEFAULT_SEED = "dlbasics-hidden-inputs-v1"
+
+
+def seed() -> str:
+    return os.environ.get("DLBASICS_SEED", DEFAULT_SEED)
+
+
+def random_for(name: str) -> random.Random:
+    """A random generator for one hidden input, reproducible from the seed and the name."""
+    digest = hashlib.sha256(f"{seed()}:{name}".encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
