@@ -1,0 +1,226 @@
+"""Grading: one submission in a sandboxed child, or a whole class across parallel workers.
+
+Every submission found gets exactly one result, whatever happens: an unreadable file, a
+sandbox that dies, a check that breaks, or a bug here all end as a zero with a status and
+a reason. Results go into the gradebook one transaction each, as they arrive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import queue
+import re
+import threading
+import time
+import traceback
+from pathlib import Path
+
+from autograder.checks import KIT_ROOT, Assignment, seed
+from autograder.notebook.submission import Template, UnreadableNotebook, content_hash, load_notebook, rebuild
+from autograder.sandbox.pool import Limits, SandboxUnavailable, Worker, isolation_mode, isolation_note
+from autograder.selfcheck.api import CRASHED, NOT_ATTEMPTED, PASSED, TIMEOUT, run_check
+
+
+def load_template(assignment: Assignment) -> Template:
+    """The student template's structure (grade ids, points), checked against the checks."""
+    template = Template.from_notebook(load_notebook(assignment.release))
+    by_question: dict[str, float] = {}
+    for fn in assignment.checks():
+        by_question[fn.question] = by_question.get(fn.question, 0) + fn.points
+    if by_question != template.points:
+        raise RuntimeError(f"{assignment.id}: the checks' points {by_question} do not match the notebook's "
+                           f"check cells {template.points}; fix one of them and rebuild")
+    return template
+
+
+def grader_version(assignment: Assignment) -> str:
+    """Changes whenever anything that decides a grade changes: checks, references, seed, template."""
+    digest = hashlib.sha256(seed().encode())
+    package = KIT_ROOT / "autograder"
+    for path in sorted([*package.glob("checks/*.py"), *package.glob("selfcheck/**/*.py"),
+                        *package.glob("selfcheck/**/*.json"), *package.glob("sandbox/*.py"),
+                        package / "notebook" / "submission.py", assignment.release]):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def safe_name(student: str) -> str:
+    """A folder name for a student id that cannot escape the output directory."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", student).lstrip(".") or "student"
+    if cleaned != student:
+        cleaned += "-" + hashlib.sha256(student.encode()).hexdigest()[:8]
+    return cleaned[:120]
+
+
+def find_submissions(inputs: list[Path], assignment: Assignment) -> list[tuple[str, Path]]:
+    """(student id, notebook path) pairs: a file's stem, or a folder's name for a folder per student."""
+    found: list[tuple[str, Path]] = []
+    for item in inputs:
+        if item.is_file():
+            found.append((item.stem, item))
+        elif item.is_dir():
+            for entry in sorted(item.iterdir()):
+                if entry.is_file() and entry.suffix == ".ipynb":
+                    found.append((entry.stem, entry))
+                elif entry.is_dir() and not entry.name.startswith("."):
+                    notebooks = sorted(entry.glob("*.ipynb"))
+                    named = [nb for nb in notebooks if nb.name == assignment.notebook]
+                    if named or notebooks:
+                        found.append((entry.name, (named or notebooks)[0]))
+        else:
+            raise FileNotFoundError(f"no such file or folder: {item}")
+    seen: dict[str, int] = {}
+    unique = []
+    for student, path in found:
+        seen[student] = seen.get(student, 0) + 1
+        unique.append((student if seen[student] == 1 else f"{student}~{seen[student]}", path))
+    return unique
+
+
+def _question_status(checks: list[dict]) -> str:
+    statuses = {c["status"] for c in checks}
+    if statuses == {PASSED}:
+        return PASSED
+    if statuses == {NOT_ATTEMPTED}:
+        return NOT_ATTEMPTED
+    for word in (TIMEOUT, CRASHED):
+        if word in statuses:
+            return word
+    return "partial" if any(c["points"] for c in checks) else "failed"
+
+
+def empty_result(assignment: Assignment, template: Template, student: str, path: Path, status: str,
+                 message: str, digest: str = "") -> dict:
+    """The row of a submission that could not be graded: every question zero, with the reason."""
+    result = {
+        "assignment": assignment.id, "student": student, "file": str(path), "hash": digest,
+        "status": status, "message": message, "isolation": "", "isolation_note": "",
+        "questions": {}, "checks": [], "cells": [], "notes": [], "written": {},
+    }
+    for check in assignment.checks():
+        result["checks"].append({"name": check.__name__, "question": check.question, "points": 0,
+                                 "max_points": check.points, "status": status, "message": message,
+                                 "hidden": check.hidden, "mistake": None})
+    return finish_result(result, template)
+
+
+def finish_result(result: dict, template: Template, written: dict | None = None) -> dict:
+    for question in template.points:
+        checks = [c for c in result["checks"] if c["question"] == question]
+        result["questions"][question] = {
+            "points": sum(c["points"] for c in checks), "max_points": template.points[question],
+            "status": _question_status(checks) if checks else NOT_ATTEMPTED,
+            "mistakes": sorted({c["mistake"] for c in checks if c.get("mistake")}),
+        }
+    for grade_id, max_points in template.written.items():
+        answer = (written or {}).get(grade_id, "")
+        result["written"][grade_id] = {"max_points": max_points, "answer": answer[:20_000]}
+    result["auto_total"] = sum(q["points"] for q in result["questions"].values())
+    result["auto_max"] = sum(template.points.values())
+    result["max_points"] = result["auto_max"] + sum(template.written.values())
+    return result
+
+
+def grade_one(assignment: Assignment, template: Template, student: str, path: Path, worker: Worker) -> dict:
+    started = time.monotonic()
+    try:
+        digest = content_hash(path)
+        notebook = load_notebook(path)
+    except UnreadableNotebook as error:
+        return empty_result(assignment, template, student, path, "unreadable", str(error))
+    except OSError as error:
+        return empty_result(assignment, template, student, path, "unreadable", f"cannot read the file: {error}")
+    rebuilt = rebuild(template, notebook)
+    session = worker.open(rebuilt.cells)
+    checks = [run_check(fn, session).as_dict() for fn in assignment.checks()]
+    report = session.close()
+    status, message = "graded", ""
+    if session.ended:
+        status, message = session.ended, session.ended_message
+    elif report.get("worker_died"):
+        status, message = CRASHED, "the sandbox worker died while this submission ran"
+    result = {
+        "assignment": assignment.id, "student": student, "file": str(path), "hash": digest,
+        "status": status, "message": message, "isolation": worker.mode,
+        "isolation_note": isolation_note(worker.mode), "questions": {}, "checks": checks,
+        "cells": [{k: c.get(k) for k in ("label", "status", "message")} for c in session.cells
+                  if isinstance(c, dict)],
+        "notes": rebuilt.notes, "written": {}, "seconds": round(time.monotonic() - started, 3),
+    }
+    return finish_result(result, template, rebuilt.written)
+
+
+class Batch:
+    """Grade many submissions with ``jobs`` parallel sandboxed workers."""
+
+    def __init__(self, assignment: Assignment, jobs: int | None = None, limits: Limits | None = None):
+        self.assignment = assignment
+        self.template = load_template(assignment)
+        self.jobs = max(1, jobs or os.cpu_count() or 1)
+        self.limits = limits or Limits()
+        self.version = grader_version(assignment)
+
+    def run(self, submissions: list[tuple[str, Path]], gradebook=None, on_result=None, progress=None):
+        """Grade ``submissions``; call ``on_result(result, reused)`` in this thread for each."""
+        todo: queue.Queue = queue.Queue()
+        done: queue.Queue = queue.Queue()
+        pending = 0
+        for student, path in submissions:
+            stored = None
+            if gradebook is not None:
+                try:
+                    stored = gradebook.lookup(self.assignment.id, student, content_hash(path), self.version)
+                except OSError:
+                    stored = None
+            if stored is not None:
+                done.put((stored, True))
+            else:
+                todo.put((student, path))
+                pending += 1
+        threads = [threading.Thread(target=self._work, args=(todo, done), daemon=True)
+                   for _ in range(min(self.jobs, pending))]
+        for thread in threads:
+            thread.start()
+        for _ in range(len(submissions)):
+            result, reused = done.get()
+            if gradebook is not None and not reused:
+                gradebook.record(result, self.version)
+            if on_result:
+                on_result(result, reused)
+            if progress:
+                progress.update(1)
+        for thread in threads:
+            thread.join()
+
+    def _work(self, todo: queue.Queue, done: queue.Queue) -> None:
+        worker = Worker(self.limits)
+        try:
+            while True:
+                try:
+                    student, path = todo.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    result = grade_one(self.assignment, self.template, student, path, worker)
+                except SandboxUnavailable as error:
+                    result = empty_result(self.assignment, self.template, student, path, "error", str(error))
+                except Exception as error:  # a grader bug must still leave the student's row
+                    worker.stop()
+                    result = empty_result(self.assignment, self.template, student, path, "error",
+                                          f"internal grader error ({type(error).__name__}: {error}); "
+                                          "no points awarded, please report it")
+                    result["traceback"] = traceback.format_exc()[-4000:]
+                done.put((result, False))
+        finally:
+            worker.stop()
+
+
+def sandbox_summary() -> dict:
+    mode = isolation_mode()
+    return {"mode": mode, "note": isolation_note(mode)}
+
+
+def dump(result: dict) -> str:
+    return json.dumps(result, indent=2, ensure_ascii=False)

@@ -1,0 +1,165 @@
+"""Reading a submitted notebook and rebuilding it against the assignment's template.
+
+The grader trusts nothing in a submission but the code the student wrote: answer cells
+(matched to the template by nbgrader ``grade_id``) and cells the student added. Test cells,
+story cells, metadata (kernelspec, tags, execution settings, points) come from the
+template or are ignored. Plain ``json`` reads the file: it is faster to import than
+nbformat and lets every kind of broken file become a clear status instead of an exception.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# A submission's code beyond this is not a course answer; the cell is dropped with a note.
+MAX_CELL_SOURCE = 1_000_000
+MAX_FILE_BYTES = 200 * 1024 * 1024
+
+
+class UnreadableNotebook(Exception):
+    """The file is not a notebook we can grade; the message says why and what to do."""
+
+
+def _source(cell: dict) -> str:
+    source = cell.get("source", "")
+    if isinstance(source, list):
+        source = "".join(part for part in source if isinstance(part, str))
+    return source if isinstance(source, str) else ""
+
+
+def nbgrader_meta(cell: dict) -> dict:
+    metadata = cell.get("metadata")
+    meta = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    return meta if isinstance(meta, dict) else {}
+
+
+def load_notebook(path: Path) -> dict:
+    """The notebook as a dict with a ``cells`` list, or :class:`UnreadableNotebook`."""
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        raise UnreadableNotebook(f"cannot read the file ({error.strerror})") from None
+    if size == 0:
+        raise UnreadableNotebook("the file is empty: submit the saved notebook (File > Save, then upload it)")
+    if size > MAX_FILE_BYTES:
+        raise UnreadableNotebook(f"the file is {size // 2**20} MB; clear the outputs and submit again")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UnreadableNotebook("the file is not UTF-8 text: is it really a .ipynb notebook?") from None
+    try:
+        notebook = json.loads(text)
+    except ValueError as error:
+        raise UnreadableNotebook(f"the file is not valid notebook JSON ({error.msg} at line {error.lineno}); "
+                                 "open it in JupyterLab, save it, and submit again") from None
+    if not isinstance(notebook, dict):
+        raise UnreadableNotebook("the file is JSON but not a notebook")
+    if notebook.get("nbformat", 4) < 4 and "worksheets" in notebook:
+        notebook = _upgrade_v3(text)
+    cells = notebook.get("cells")
+    if not isinstance(cells, list):
+        raise UnreadableNotebook("the notebook has no list of cells")
+    notebook["cells"] = [cell for cell in cells if isinstance(cell, dict)]
+    return notebook
+
+
+def _upgrade_v3(text: str) -> dict:
+    import nbformat
+
+    try:
+        return json.loads(nbformat.writes(nbformat.reads(text, as_version=4)))
+    except Exception as error:
+        raise UnreadableNotebook(f"an old (version 3) notebook that could not be upgraded: {error}") from None
+
+
+def content_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@dataclass
+class Template:
+    """The student template's structure: which grade_id is what kind of cell."""
+
+    cells: list[dict]
+    answers: dict[str, str] = field(default_factory=dict)  # code answer grade_id -> stub source
+    written: dict[str, float] = field(default_factory=dict)  # written grade_id -> points
+    points: dict[str, float] = field(default_factory=dict)  # question id -> points (from check cells)
+
+    @classmethod
+    def from_notebook(cls, notebook: dict) -> Template:
+        template = cls(cells=notebook["cells"])
+        for cell in template.cells:
+            meta = nbgrader_meta(cell)
+            grade_id = meta.get("grade_id")
+            if not grade_id:
+                continue
+            if meta.get("solution") and cell.get("cell_type") == "code":
+                template.answers[grade_id] = _source(cell)
+            elif meta.get("solution") and meta.get("grade"):
+                template.written[grade_id] = float(meta.get("points", 0))
+            elif meta.get("grade") and grade_id.startswith("check_"):
+                template.points[grade_id.removeprefix("check_")] = float(meta.get("points", 0))
+        return template
+
+
+@dataclass
+class Rebuilt:
+    cells: list[dict]  # {"label", "source"} in the order they run
+    answered: dict[str, bool]  # question id -> the student changed the stub
+    written: dict[str, str]  # written grade_id -> the student's markdown
+    notes: list[str]
+
+
+def _python(source: str) -> str:
+    """IPython syntax (``%magic``, ``!shell``) as plain Python calling ``get_ipython()``."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        return TransformerManager().transform_cell(source)
+    except Exception:
+        return source  # the cell then fails to compile, and says so
+
+
+def rebuild(template: Template, submission: dict) -> Rebuilt:
+    """The code to run for ``submission``, in template order, with the student's additions."""
+    answers: dict[str, list[str]] = {}
+    added: dict[str, list[str]] = {}
+    written: dict[str, str] = {}
+    notes: list[str] = []
+    template_ids = {nbgrader_meta(c).get("grade_id") for c in template.cells} - {None}
+    anchor = "setup"
+    for cell in submission["cells"]:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        kind = cell.get("cell_type")
+        source = _source(cell)
+        if len(source) > MAX_CELL_SOURCE:
+            notes.append(f"a cell of {len(source)} characters was not run")
+            continue
+        if grade_id in template.answers:
+            anchor = grade_id
+            if kind == "code":
+                answers.setdefault(grade_id, []).append(source)
+        elif grade_id in template.written:
+            if kind == "markdown":
+                written[grade_id] = source
+        elif grade_id in template_ids:
+            anchor = grade_id  # the template's own cell: the submission's copy is ignored
+        elif kind == "code" and source.strip():
+            added.setdefault(anchor, []).append(source)
+    cells = []
+    for cell in template.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if grade_id == "setup":
+            cells.append({"label": "setup", "source": _python(_source(cell))})
+        for number, source in enumerate(answers.get(grade_id, []) if grade_id in template.answers else []):
+            cells.append({"label": grade_id if number == 0 else f"{grade_id} (copy {number + 1})",
+                          "source": _python(source)})
+        for number, source in enumerate(added.get(grade_id, []) if grade_id else [], start=1):
+            cells.append({"label": f"added after {grade_id} #{number}", "source": _python(source)})
+    answered = {grade_id: any(s.strip() != stub.strip() for s in answers.get(grade_id, []))
+                for grade_id, stub in template.answers.items()}
+    return Rebuilt(cells=cells, answered=answered, written=written, notes=notes)
