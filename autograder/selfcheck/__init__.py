@@ -29,7 +29,12 @@ class LocalStudent(api.Student):
         self.namespace = namespace if namespace is not None else _user_namespace()
 
     def request(self, name, args, kwargs, spy, render):
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        figures_before = set(pyplot.get_fignums()) if pyplot else set()
         reply = invoke(self.namespace, name, args, kwargs, spy=spy, render=render, seconds=CALL_SECONDS)
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        for number in set(pyplot.get_fignums()) - figures_before if pyplot else ():
+            pyplot.close(number)  # a check's figure must not show up under the student's cell
         # Round-trip through JSON so the checks see exactly what the grader would see.
         return json.loads(json.dumps(reply))
 

@@ -1,0 +1,47 @@
+# Two commands do everything on a fresh machine:
+#   make demo   set up, build the student notebooks, grade the bundled sample class
+#   make test   set up, run the whole test suite
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test setup system system-browser build solutions lint bench clean
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+system:
+	@scripts/install-system-packages.sh
+
+system-browser:
+	@scripts/install-system-packages.sh --browser
+
+build: setup
+	$(BIN)/dlbasics build
+
+solutions: setup
+	$(BIN)/dlbasics run-solutions
+
+demo: setup system
+	$(BIN)/dlbasics build --check
+	$(BIN)/dlbasics grade 01-linear-regression samples/01-linear-regression --out out/demo/01-linear-regression
+	$(BIN)/dlbasics grade 02-gradient-descent samples/02-gradient-descent --out out/demo/02-gradient-descent
+
+test: setup system-browser
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check autograder tests bench
+
+bench: setup system
+	$(BIN)/python bench/grade_speed.py
+
+clean:
+	rm -rf $(VENV) out build *.egg-info

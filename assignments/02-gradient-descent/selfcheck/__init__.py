@@ -1,0 +1,90 @@
+"""Self-check for students: ``check("predict")`` runs the public checks in your own kernel.
+
+This package is what students receive next to their notebook. It holds the check API and
+the *public* checks only, with expected values on the course's own example data; no
+reference solution, no hidden check. The grader runs the same public checks, plus hidden
+ones on random inputs, on your submission in an isolated process.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import sys
+
+from . import api
+from .calling import invoke
+from .display import show
+
+# One call may take this long in your kernel before it is interrupted: generous for the
+# course's tiny data (every reference call takes milliseconds), short enough not to hang.
+CALL_SECONDS = 10.0
+
+
+class LocalStudent(api.Student):
+    """Calls functions defined in the running notebook (or any namespace)."""
+
+    def __init__(self, namespace: dict | None = None):
+        self.namespace = namespace if namespace is not None else _user_namespace()
+
+    def request(self, name, args, kwargs, spy, render):
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        figures_before = set(pyplot.get_fignums()) if pyplot else set()
+        reply = invoke(self.namespace, name, args, kwargs, spy=spy, render=render, seconds=CALL_SECONDS)
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        for number in set(pyplot.get_fignums()) - figures_before if pyplot else ():
+            pyplot.close(number)  # a check's figure must not show up under the student's cell
+        # Round-trip through JSON so the checks see exactly what the grader would see.
+        return json.loads(json.dumps(reply))
+
+
+def _user_namespace() -> dict:
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is not None:
+            return shell.user_ns
+    except ImportError:
+        pass
+    return vars(sys.modules["__main__"])
+
+
+def public_checks() -> dict[str, list]:
+    """Public checks by question id, from every assignment module shipped in ``public/``."""
+    by_question: dict[str, list] = {}
+    package = importlib.import_module(f"{__name__}.public")
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for fn in api.collect(vars(module)):
+            by_question.setdefault(fn.question, []).append(fn)
+    return by_question
+
+
+def _run(question: str, namespace: dict | None) -> list[api.CheckResult]:
+    checks = public_checks()
+    if question not in checks:
+        known = ", ".join(sorted(checks))
+        raise KeyError(f"no self-check called {question!r}; the questions are: {known}")
+    student = LocalStudent(namespace)
+    return [api.run_check(fn, student) for fn in checks[question]]
+
+
+def check(question: str, namespace: dict | None = None) -> bool:
+    """Run the public checks of ``question`` on your function and show the verdicts."""
+    results = _run(question, namespace)
+    show(question, results)
+    return all(r.status == api.PASSED for r in results)
+
+
+def done(*questions: str, namespace: dict | None = None) -> bool:
+    """True when every named function passes its public checks; otherwise say what to finish."""
+    missing = [q for q in questions if not all(r.status == api.PASSED for r in _run(q, namespace))]
+    if missing:
+        names = ", ".join(f"`{q}`" for q in missing)
+        print(f"(skipped: this cell needs {names}. Finish it until its check passes, then run this cell again.)")
+    return not missing
+
+
+__all__ = ["check", "done", "LocalStudent", "public_checks"]

@@ -1,0 +1,76 @@
+"""Run an assignment's checks under pytest: ``pytest autograder/checks/linear_regression.py``.
+
+By default the checks grade the reference solution (a quick way for an instructor to see
+that a new check passes on it); ``--dlbasics-notebook PATH`` grades a submission instead.
+The student's code runs in the same sandbox as in ``dlbasics grade``; each check's points
+are a ``points`` marker, and the terminal summary adds them up.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("dlbasics")
+    group.addoption("--dlbasics-notebook", default=None, help="notebook to grade (default: the reference solution)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "points(n, question): points a dlbasics check is worth")
+    config._dlbasics_points = {}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        function = getattr(item, "function", None)
+        if function is not None and hasattr(function, "points") and hasattr(function, "question"):
+            item.add_marker(pytest.mark.points(function.points, function.question))
+
+
+def _assignment_for(module_name: str):
+    from autograder.checks import ASSIGNMENTS
+
+    for assignment in ASSIGNMENTS.values():
+        if module_name.endswith(f".{assignment.module}") or module_name == assignment.module:
+            return assignment
+    return None
+
+
+@pytest.fixture(scope="module")
+def student(request):
+    """The submission running in a sandboxed child, as the checks of this module see it."""
+    from autograder.grading.grade import load_template
+    from autograder.notebook.submission import load_notebook, rebuild
+    from autograder.sandbox.pool import Worker
+
+    assignment = _assignment_for(request.module.__name__)
+    if assignment is None:
+        pytest.skip(f"{request.module.__name__} is not an assignment's check module")
+    path = request.config.getoption("--dlbasics-notebook") or assignment.solution
+    rebuilt = rebuild(load_template(assignment), load_notebook(Path(path)))
+    worker = Worker()
+    session = worker.open(rebuilt.cells)
+    yield session
+    session.close()
+    worker.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    marker = item.get_closest_marker("points")
+    if marker and report.when == "call":
+        earned = marker.args[0] if report.passed else 0
+        item.config._dlbasics_points[item.nodeid] = (earned, marker.args[0])
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    scores = getattr(config, "_dlbasics_points", {})
+    if scores:
+        earned = sum(e for e, _ in scores.values())
+        total = sum(t for _, t in scores.values())
+        terminalreporter.write_line(f"dlbasics points: {earned:g} / {total:g}")

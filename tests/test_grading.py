@@ -1,0 +1,66 @@
+"""The reference solutions get full marks, the stubs get zero, in every output."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import grade_notebooks, run_dlbasics
+
+
+@pytest.fixture(scope="module", params=["01-linear-regression", "02-gradient-descent"])
+def graded(request, tmp_path_factory):
+    from autograder.checks import ASSIGNMENTS
+    from autograder.notebook.fill import fill, solution_answers
+
+    assignment = ASSIGNMENTS[request.param]
+    notebooks = {"reference": fill(assignment, solution_answers(assignment)), "stub": fill(assignment, {})}
+    return request.param, grade_notebooks(request.param, notebooks, tmp_path_factory.mktemp(request.param))
+
+
+def test_reference_gets_every_automatic_point(graded):
+    _, run = graded
+    result = run.results["reference"]
+    assert result["status"] == "graded"
+    assert result["auto_total"] == result["auto_max"] > 0
+    assert all(q["status"] == "passed" for q in result["questions"].values())
+    row = run.rows["reference"]
+    assert float(row["total"]) == result["auto_max"]
+    gradescope = run.gradescope("reference")
+    assert gradescope["score"] == result["auto_max"]
+    assert all(t["score"] == t["max_score"] for t in gradescope["tests"] if "by hand" not in t["name"])
+
+
+def test_stub_gets_zero_and_not_attempted(graded):
+    _, run = graded
+    result = run.results["stub"]
+    assert result["auto_total"] == 0
+    assert {q["status"] for q in result["questions"].values()} == {"not attempted"}
+    row = run.rows["stub"]
+    assert float(row["total"]) == 0
+    for question in result["questions"]:
+        assert float(row[question]) == 0
+    assert run.gradescope("stub")["score"] == 0
+    assert all("[not attempted]" in t["output"] for t in run.gradescope("stub")["tests"] if "by hand" not in t["name"])
+
+
+def test_written_answers_are_collected_for_review(graded):
+    assignment_id, run = graded
+    reference = run.results["reference"]["written"]
+    assert reference and all(w["answer"].strip() for w in reference.values())
+    for question in reference:
+        page = (run.out / "review" / f"{question}.html").read_text()
+        assert "reference" in page and "stub" in page
+
+
+def test_rerun_reuses_the_gradebook_and_gives_identical_grades(graded, tmp_path):
+    assignment_id, run = graded
+    before = (run.out / "grades.csv").read_text()
+    again = run_dlbasics("grade", assignment_id, run.out.parent / "submissions", "--out", run.out)
+    assert "graded 0, reused 2" in again.stdout
+    assert (run.out / "grades.csv").read_text() == before
+
+
+def test_a_fresh_regrade_gives_identical_grades(graded, tmp_path):
+    assignment_id, run = graded
+    fresh = tmp_path / "fresh"
+    run_dlbasics("grade", assignment_id, run.out.parent / "submissions", "--out", fresh, "--quiet", "--jobs", "1")
+    assert (fresh / "grades.csv").read_text() == (run.out / "grades.csv").read_text()
