@@ -164,9 +164,9 @@ def cmd_check(args) -> int:
     print(f"{assignment.id}: {path}")
     if result["message"]:
         print(f"status: {result['status']}: {result['message']}")
-    for question in result["questions"]:
-        q = result["questions"][question]
-        print(f"\n[{q['points']:g}/{q['max_points']:g}] " + as_text(question, [c for c in checks if c.question == question]))
+    for question, q in result["questions"].items():
+        mine = [c for c in checks if c.question == question]
+        print(f"\n[{q['points']:g}/{q['max_points']:g}] " + as_text(question, mine))
     for cell in result["cells"]:
         if cell["status"] != "ok":
             print(f"\ncell {cell['label']}: {cell['status']}\n{cell['message']}")

@@ -6,7 +6,14 @@ from autograder.selfcheck.api import as_float, as_floats, as_items, expect_close
 from autograder.selfcheck.protocol import tensor
 from autograder.selfcheck.public.gradient_descent import *  # noqa: F403  (the public checks)
 from autograder.selfcheck.public.gradient_descent import (
-    LINE, SINGLE_REL, STEP_LR, STEPS, STEPS_REL, X_EXAMPLE, Y_PRED, Y_TRUE,
+    LINE,
+    SINGLE_REL,
+    STEP_LR,
+    STEPS,
+    STEPS_REL,
+    X_EXAMPLE,
+    Y_PRED,
+    Y_TRUE,
 )
 
 from . import reference as ref

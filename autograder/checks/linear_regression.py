@@ -7,13 +7,31 @@ Their feedback names the mistake but never shows the hidden inputs or expected v
 
 from __future__ import annotations
 
-from autograder.selfcheck.api import CheckFailed, as_float, as_floats, as_items, describe, require
-from autograder.selfcheck.api import expect_close, expect_sequence, points
+from autograder.selfcheck.api import (
+    CheckFailed,
+    as_float,
+    as_floats,
+    as_items,
+    describe,
+    expect_close,
+    expect_sequence,
+    points,
+    require,
+)
 from autograder.selfcheck.protocol import linear, tensor
 from autograder.selfcheck.public.linear_regression import *  # noqa: F403  (the public checks)
 from autograder.selfcheck.public.linear_regression import (
-    ELEMENTWISE_REL, FIT_REL, HOURS, PLOT_LINE, SCORES, TRAIN_EPOCHS, TRAIN_LR, TRAIN_START, TRAJECTORY_REL,
-    axes_of, column,
+    ELEMENTWISE_REL,
+    FIT_REL,
+    HOURS,
+    PLOT_LINE,
+    SCORES,
+    TRAIN_EPOCHS,
+    TRAIN_LR,
+    TRAIN_START,
+    TRAJECTORY_REL,
+    axes_of,
+    column,
 )
 
 from . import random_for

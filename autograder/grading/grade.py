@@ -136,6 +136,7 @@ def grade_one(assignment: Assignment, template: Template, student: str, path: Pa
     session = worker.open(rebuilt.cells)
     checks = [run_check(fn, session).as_dict() for fn in assignment.checks()]
     report = session.close()
+    _blame_broken_cells(checks, session.cells)
     status, message = "graded", ""
     if session.ended:
         status, message = session.ended, session.ended_message
@@ -149,7 +150,24 @@ def grade_one(assignment: Assignment, template: Template, student: str, path: Pa
                   if isinstance(c, dict)],
         "notes": rebuilt.notes, "written": {}, "seconds": round(time.monotonic() - started, 3),
     }
-    return finish_result(result, template, rebuilt.written)
+    result = finish_result(result, template, rebuilt.written)
+    slow = [q for q, info in result["questions"].items() if info["status"] == TIMEOUT]
+    slow += [f"cell {c['label']}" for c in result["cells"] if c.get("status") == "timeout"]
+    if slow and not result["message"]:
+        result["message"] = "ran out of time in: " + ", ".join(slow)
+    return result
+
+
+def _blame_broken_cells(checks: list[dict], cells: list[dict]) -> None:
+    """A function missing because its own cell failed was attempted: say what broke, not "not implemented"."""
+    broken = {c.get("label"): c for c in cells if isinstance(c, dict) and c.get("status") != "ok"}
+    for check in checks:
+        cell = broken.get(check["question"])
+        if cell and check["status"] == NOT_ATTEMPTED:
+            lines = [line for line in str(cell.get("message", "")).splitlines() if line.strip()]
+            check["status"] = TIMEOUT if cell["status"] == "timeout" else "failed"
+            check["message"] = (f"the cell defining `{check['question']}` did not run: "
+                                f"{lines[-1] if lines else cell['status']}")
 
 
 class Batch:

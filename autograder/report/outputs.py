@@ -90,7 +90,9 @@ def _num(value: float) -> str:
 def summary(results: list[dict], questions: list[str]) -> dict:
     """Per-question means, the totals, and the most frequent named mistakes."""
     totals = [r["auto_total"] for r in results]
-    mistakes = Counter(f"{c['question']}: {c['mistake']}" for r in results for c in r["checks"] if c.get("mistake"))
+    # Count each named mistake once per submission, however many checks it failed.
+    mistakes = Counter(name for r in results
+                       for name in {f"{c['question']}: {c['mistake']}" for c in r["checks"] if c.get("mistake")})
     statuses = Counter(r["status"] for r in results)
     return {
         "submissions": len(results),

@@ -279,6 +279,9 @@ class Session(Student):
         self.ended_message = ""
         self.cells: list[dict] = []
         self.calls = 0
+        # A function that ran out of time once is not called again: each further check of
+        # it would only wait out the same limit (an infinite loop costs one timeout, not ten).
+        self.timed_out: dict[str, str] = {}
         self._send({"cells": cells})
         limit = min(self.deadline, self.started + len(cells) * worker.limits.cell_seconds + 10)
         reply = self.reader.read_line(limit)
@@ -305,6 +308,8 @@ class Session(Student):
     def request(self, name, args, kwargs, spy, render) -> dict:
         if self.ended:
             return {"ok": False, "kind": self.ended, "message": self.ended_message}
+        if name in self.timed_out:
+            return {"ok": False, "kind": "timeout", "message": self.timed_out[name]}
         self.calls += 1
         self._send({"name": name, "args": args, "kwargs": kwargs, "spy": list(spy), "render": render})
         limit = min(self.deadline, time.monotonic() + self.worker.limits.call_seconds + 3)
@@ -312,6 +317,8 @@ class Session(Student):
         if reply is None or "ok" not in reply:
             self._end(f"calling `{name}`")
             return {"ok": False, "kind": self.ended, "message": self.ended_message}
+        if reply.get("kind") == "timeout":
+            self.timed_out[name] = reply.get("message", "timed out")
         return reply
 
     def close(self) -> dict:

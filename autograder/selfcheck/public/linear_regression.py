@@ -6,7 +6,15 @@ by the kit's build from the reference); the inputs are the course data below.
 """
 
 from ..api import (
-    CheckFailed, as_float, as_floats, as_items, describe, expect_close, expect_sequence, points, require,
+    CheckFailed,
+    as_float,
+    as_floats,
+    as_items,
+    describe,
+    expect_close,
+    expect_sequence,
+    points,
+    require,
 )
 from ..expected import expected_values
 from ..protocol import linear, tensor

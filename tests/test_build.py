@@ -1,0 +1,87 @@
+"""assignments/ is exactly what the build generates, and gives nothing away."""
+
+from __future__ import annotations
+
+import ast
+import json
+
+import pytest
+
+from autograder.checks import ASSIGNMENTS, KIT_ROOT
+from autograder.notebook.build import check_fresh
+from autograder.notebook.submission import load_notebook, nbgrader_meta
+
+
+def test_generated_files_are_fresh():
+    assert check_fresh() == [], "run `dlbasics build` and commit assignments/"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS.values(), ids=lambda a: a.id)
+def test_student_notebook_has_no_solution_and_no_hidden_test(assignment):
+    text = assignment.release.read_text()
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
+        assert marker not in text
+    notebook = load_notebook(assignment.release)
+    assert all(not cell.get("outputs") for cell in notebook["cells"])
+    assert "Generated file" in "".join(notebook["cells"][0]["source"])
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS.values(), ids=lambda a: a.id)
+def test_every_stub_raises_not_implemented_and_keeps_its_contract(assignment):
+    stubs = [c for c in load_notebook(assignment.release)["cells"]
+             if nbgrader_meta(c).get("solution") and c["cell_type"] == "code"]
+    assert stubs
+    for cell in stubs:
+        tree = ast.parse("".join(cell["source"]))
+        functions = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+        assert functions, f"{nbgrader_meta(cell)['grade_id']}: no function defined"
+        for function in functions:
+            assert ast.get_docstring(function), f"{function.name}: the contract docstring is missing"
+            last = function.body[-1]
+            assert isinstance(last, ast.Raise) and "NotImplementedError" in ast.unparse(last)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS.values(), ids=lambda a: a.id)
+def test_checks_points_match_the_notebook(assignment):
+    from autograder.grading.grade import load_template
+
+    template = load_template(assignment)  # raises when the checks and the cells disagree
+    assert 18 <= sum(template.points.values()) + sum(template.written.values()) <= 22
+    assert all(len([f for f in assignment.checks() if f.question == q]) >= 2 for q in template.points)
+
+
+def test_student_package_holds_no_reference_and_no_hidden_check():
+    forbidden_modules = {"reference", "linear_regression_hidden", "checks"}
+    hidden_names = {fn.__name__ for a in ASSIGNMENTS.values() for fn in a.checks() if fn.hidden}
+    from autograder.checks import DEFAULT_SEED
+
+    for package in (KIT_ROOT / "assignments").glob("*/selfcheck"):
+        files = [p for p in package.rglob("*") if p.is_file()]
+        assert {p.stem for p in files}.isdisjoint(forbidden_modules)
+        text = "\n".join(p.read_text() for p in files)
+        assert not any(name in text for name in hidden_names), "a hidden check was shipped"
+        assert DEFAULT_SEED not in text and "import autograder" not in text and "from autograder" not in text
+        assert "least_squares(" not in text.replace("fit_least_squares(", "")  # no reference function
+        for path in package.rglob("*.json"):
+            json.loads(path.read_text())
+
+
+def test_student_package_works_on_its_own(tmp_path):
+    """Copied next to a notebook, without the kit installed: check() runs and says 'not implemented'."""
+    import shutil
+    import subprocess
+    import sys
+
+    shutil.copytree(KIT_ROOT / "assignments" / "02-gradient-descent" / "selfcheck", tmp_path / "selfcheck")
+    script = ("import sys\n"
+              "from selfcheck import check\n"
+              "def mse_loss(t, p):\n    raise NotImplementedError()\n"
+              "ok = check('mse_loss')\n"
+              "def mse_loss(t, p):\n    return ((t.reshape(-1) - p.reshape(-1)) ** 2).mean().item()\n"
+              "print(ok, check('mse_loss'))\n")
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "not implemented yet" in result.stdout
+    assert result.stdout.strip().endswith("False True")
+    assert "autograder" not in result.stdout

@@ -1,0 +1,211 @@
+"""The grader on a corpus of typical mistakes and of correct answers written differently.
+
+Every case is one student notebook: the reference answers with one answer cell replaced.
+All cases of a kind (mistakes, correct variants) and an assignment are graded in one
+``dlbasics grade`` run (one module-scoped run each), next to an untouched reference notebook
+as a control; the assertions are parametrized per case.
+
+* A mistake loses points on its question, some failing check of that question names the
+  mistake (``expected`` in ``tests/corpus/mistakes.py``), and every question that does not
+  call the mistaken function keeps full marks. A hard-coded answer passes the public checks
+  of its question but loses every hidden one.
+* A correct variant gets every automatic point of the notebook.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+import pytest
+from conftest import grade_notebooks
+from corpus.correct_variants import CORRECT
+from corpus.mistakes import MISTAKES
+
+from autograder.checks import ASSIGNMENTS
+from autograder.notebook.fill import fill, solution_answers
+
+CONTROL = "reference"
+
+# Mistakes in a function that other reference answers call: the grader calls those other
+# answers in the student's namespace, so they run on the student's (wrong) function too.
+# (assignment, question, case name) -> why the dependent questions lose points as well.
+CASCADES: dict[tuple[str, str, str], str] = {}
+
+
+def case_id(assignment_id: str, question: str, name: str) -> str:
+    return f"{assignment_id[:2]}-{question}-{re.sub(r'[^A-Za-z0-9]+', '_', name).strip('_')}"
+
+
+def student_of(question: str, name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", f"{question}__{name}").strip("_")
+
+
+def _callers() -> dict[str, dict[str, set[str]]]:
+    """Per assignment: question -> the other questions whose reference answer calls it (transitively)."""
+    result = {}
+    for assignment in ASSIGNMENTS.values():
+        answers = solution_answers(assignment)
+        questions = [q for q in answers if not q.startswith("written")]
+        direct = {q: {other for other in questions if other != q and re.search(rf"\b{q}\s*\(", answers[other])}
+                  for q in questions}
+        closure = {}
+        for q in questions:
+            seen, todo = set(), list(direct[q])
+            while todo:
+                caller = todo.pop()
+                if caller not in seen:
+                    seen.add(caller)
+                    todo.extend(direct[caller])
+            closure[q] = seen
+        result[assignment.id] = closure
+    return result
+
+
+CALLERS = _callers()
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """``graded(kind, assignment_id)``: the run grading every case of that kind at once (cached)."""
+    runs = {}
+
+    def get(kind: str, assignment_id: str):
+        if (kind, assignment_id) not in runs:
+            cases = MISTAKES if kind == "mistakes" else CORRECT
+            assignment = ASSIGNMENTS[assignment_id]
+            reference = solution_answers(assignment)
+            notebooks = {CONTROL: fill(assignment, reference)}
+            for case in cases:
+                if case[0] == assignment_id:
+                    notebooks[student_of(case[1], case[2])] = fill(assignment, {**reference, case[1]: case[3]})
+            runs[kind, assignment_id] = grade_notebooks(assignment_id, notebooks,
+                                                        tmp_path_factory.mktemp(f"{kind}-{assignment_id}"))
+        return runs[kind, assignment_id]
+
+    return get
+
+
+def result_of(graded, kind: str, assignment_id: str, student: str) -> dict:
+    result = graded(kind, assignment_id).results[student]
+    assert result["status"] == "graded", f"{student}: {result['status']} {result['message']}"
+    return result
+
+
+def describe_checks(result: dict, question: str | None = None) -> str:
+    return "\n".join(f"  {c['name']} [{c['question']}] {c['points']}/{c['max_points']} {c['status']}: "
+                     f"{c['message']} (mistake: {c['mistake']})"
+                     for c in result["checks"] if question is None or c["question"] == question)
+
+
+def short_of_full(result: dict, questions) -> dict[str, str]:
+    return {q: f"{result['questions'][q]['points']}/{result['questions'][q]['max_points']}"
+            for q in questions if result["questions"][q]["points"] != result["questions"][q]["max_points"]}
+
+
+MISTAKE_PARAMS = [pytest.param(*case, id=case_id(*case[:3])) for case in MISTAKES]
+CORRECT_PARAMS = [pytest.param(*case, id=case_id(*case[:3])) for case in CORRECT]
+
+
+# --- the corpus itself ----------------------------------------------------------------
+
+@pytest.mark.parametrize("kind,cases", [("mistakes", MISTAKES), ("correct", CORRECT)])
+def test_corpus_cases_are_well_formed(kind, cases):
+    seen = set()
+    for case in cases:
+        assignment_id, question, name, source = case[:4]
+        reference = solution_answers(ASSIGNMENTS[assignment_id])
+        assert question in reference and not question.startswith("written"), case[:3]
+        assert (assignment_id, student_of(question, name)) not in seen, f"duplicate case {case[:3]}"
+        seen.add((assignment_id, student_of(question, name)))
+        tree = ast.parse(source)
+        assert any(isinstance(node, ast.FunctionDef) and node.name == question for node in tree.body), case[:3]
+        assert source.strip() != reference[question].strip(), case[:3]
+        if kind == "mistakes":
+            expected = case[4]
+            assert expected is None or expected == expected.lower(), case[:3]
+    assert {case[0] for case in cases} == set(ASSIGNMENTS)
+
+
+def test_corpus_covers_every_question():
+    for assignment_id, assignment in ASSIGNMENTS.items():
+        questions = {q for q in solution_answers(assignment) if not q.startswith("written")}
+        assert questions <= {c[1] for c in MISTAKES if c[0] == assignment_id}, assignment_id
+        assert questions <= {c[1] for c in CORRECT if c[0] == assignment_id}, assignment_id
+    assert len(CORRECT) >= 12
+
+
+@pytest.mark.parametrize("kind", ["mistakes", "correct"])
+@pytest.mark.parametrize("assignment_id", list(ASSIGNMENTS))
+def test_control_reference_gets_full_marks(graded, kind, assignment_id):
+    result = result_of(graded, kind, assignment_id, CONTROL)
+    assert result["auto_total"] == result["auto_max"], describe_checks(result)
+
+
+# --- mistakes ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("assignment_id,question,name,source,expected", MISTAKE_PARAMS)
+def test_mistake_loses_points_on_its_question(graded, assignment_id, question, name, source, expected):
+    result = result_of(graded, "mistakes", assignment_id, student_of(question, name))
+    mark = result["questions"][question]
+    assert mark["points"] < mark["max_points"], describe_checks(result, question)
+
+
+@pytest.mark.parametrize("assignment_id,question,name,source,expected",
+                         [p for p in MISTAKE_PARAMS if p.values[4] is not None])
+def test_mistake_is_named_in_the_feedback(graded, assignment_id, question, name, source, expected):
+    result = result_of(graded, "mistakes", assignment_id, student_of(question, name))
+    named = [c for c in result["checks"] if c["question"] == question and c["status"] != "passed"
+             and expected in (c["mistake"] or "").lower()]
+    assert named, f"no failing check of {question} names {expected!r}:\n{describe_checks(result, question)}"
+    assert all(c["points"] == 0 for c in named)
+
+
+@pytest.mark.parametrize("assignment_id,question,name,source,expected",
+                         [p for p in MISTAKE_PARAMS if p.values[4] is None])
+def test_hard_coded_answer_loses_every_hidden_check(graded, assignment_id, question, name, source, expected):
+    result = result_of(graded, "mistakes", assignment_id, student_of(question, name))
+    checks = [c for c in result["checks"] if c["question"] == question]
+    hidden = [c for c in checks if c["hidden"]]
+    public = [c for c in checks if not c["hidden"]]
+    assert hidden and public
+    assert all(c["points"] == 0 and c["status"] != "passed" for c in hidden), describe_checks(result, question)
+    # It copies the public example's result: only the hidden checks can catch it.
+    assert all(c["status"] == "passed" for c in public), describe_checks(result, question)
+
+
+@pytest.mark.parametrize("assignment_id,question,name,source,expected", MISTAKE_PARAMS)
+def test_mistake_leaves_independent_questions_full_marks(graded, assignment_id, question, name, source, expected):
+    result = result_of(graded, "mistakes", assignment_id, student_of(question, name))
+    others = set(result["questions"]) - {question} - CALLERS[assignment_id][question]
+    short = short_of_full(result, sorted(others))
+    assert not short, f"other questions lost points: {short}\n{describe_checks(result)}"
+
+
+def _dependent_params():
+    params = []
+    for param in MISTAKE_PARAMS:
+        assignment_id, question, name = param.values[:3]
+        if CALLERS[assignment_id][question]:
+            reason = CASCADES.get((assignment_id, question, name))
+            marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
+            params.append(pytest.param(*param.values, id=param.id, marks=marks))
+    return params
+
+
+@pytest.mark.parametrize("assignment_id,question,name,source,expected", _dependent_params())
+def test_mistake_leaves_calling_questions_full_marks(graded, assignment_id, question, name, source, expected):
+    """Questions whose reference answer calls the mistaken function should not pay for it twice."""
+    result = result_of(graded, "mistakes", assignment_id, student_of(question, name))
+    short = short_of_full(result, sorted(CALLERS[assignment_id][question]))
+    assert not short, f"questions calling {question} lost points: {short}\n{describe_checks(result)}"
+
+
+# --- correct variants -----------------------------------------------------------------
+
+@pytest.mark.parametrize("assignment_id,question,name,source", CORRECT_PARAMS)
+def test_correct_variant_gets_full_marks(graded, assignment_id, question, name, source):
+    result = result_of(graded, "correct", assignment_id, student_of(question, name))
+    assert all(cell["status"] == "ok" for cell in result["cells"]), result["cells"]
+    assert result["questions"][question]["status"] == "passed", describe_checks(result, question)
+    assert result["auto_total"] == result["auto_max"], describe_checks(result)

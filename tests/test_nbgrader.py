@@ -1,0 +1,186 @@
+"""The notebooks work in a plain nbgrader course, graded by nbgrader's own commands.
+
+For each assignment this builds a course directory the way ``nbgrader_config.py`` tells an
+instructor to (``source/<a>/`` = ``solutions/<a>/`` + the ``selfcheck`` package), runs
+``nbgrader generate_assignment`` and ``nbgrader autograde`` with this venv's executables on
+two submissions (the reference answers typed into nbgrader's released notebook, and the
+untouched released notebook), and reads the scores from nbgrader's gradebook.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from unittest import mock
+
+import pytest
+
+from autograder.checks import ASSIGNMENTS, KIT_ROOT
+from autograder.notebook.fill import solution_answers, write
+from autograder.notebook.submission import load_notebook, nbgrader_meta
+
+pytestmark = pytest.mark.slow
+
+# Not resolved: the venv's bin/python is a symlink out of the venv, its bin/ is what we want.
+VENV_BIN = Path(sys.executable).parent
+NBGRADER = VENV_BIN / "nbgrader"
+COURSE_ID = "dlbasics"
+IGNORE = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc")
+
+
+def nbgrader_env(course: Path) -> dict:
+    # nbgrader runs `alembic` from PATH when it opens the gradebook; the kernel is the venv's
+    # python3. User-level Jupyter/IPython config must not leak into the run.
+    return {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            "JUPYTER_CONFIG_DIR": str(course / ".jupyter"), "IPYTHONDIR": str(course / ".ipython"),
+            "JUPYTER_PLATFORM_DIRS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def run_nbgrader(course: Path, *args: str, timeout: float) -> subprocess.CompletedProcess:
+    result = subprocess.run([str(NBGRADER), *args], cwd=course, env=nbgrader_env(course), capture_output=True,
+                            text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise AssertionError(f"nbgrader {' '.join(args)} exited {result.returncode}:\n"
+                             f"{result.stdout[-5000:]}\n{result.stderr[-5000:]}")
+    return result
+
+
+def typed_answer(source: str) -> str:
+    """A reference answer as a student would leave it: the solution markers dropped."""
+    lines = source.splitlines(keepends=True)
+    kept = [line for line in lines if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")]
+    return "".join(kept)
+
+
+def reference_submission(assignment, released: dict) -> dict:
+    """nbgrader's released notebook with every answer (code and written) replaced by the solution's."""
+    answers = {grade_id: typed_answer(source) for grade_id, source in solution_answers(assignment).items()}
+    filled = set()
+    for cell in released["cells"]:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if grade_id in answers:
+            cell["source"] = answers[grade_id]
+            filled.add(grade_id)
+    assert filled == set(answers), f"answer cells missing from the release: {sorted(set(answers) - filled)}"
+    return released
+
+
+def check_points(assignment) -> dict[str, float]:
+    """The points of each ``check_*`` cell in the solution notebook."""
+    points = {}
+    for cell in load_notebook(assignment.solution)["cells"]:
+        meta = nbgrader_meta(cell)
+        if str(meta.get("grade_id", "")).startswith("check_"):
+            points[meta["grade_id"]] = float(meta.get("points", 0))
+    return points
+
+
+def cell_errors(notebook_path: Path) -> dict[str, str]:
+    """The error each cell of an autograded notebook raised, by grade id (for failure messages)."""
+    errors = {}
+    for cell in json.loads(notebook_path.read_text(encoding="utf-8"))["cells"]:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                errors[grade_id] = f"{output.get('ename')}: {output.get('evalue')}"
+    return errors
+
+
+def read_gradebook(course: Path, assignment_id: str, students) -> dict:
+    from nbgrader.api import Gradebook
+
+    with mock.patch.dict(os.environ, {"PATH": nbgrader_env(course)["PATH"]}):
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}", COURSE_ID) as gb:
+            assignment = gb.find_assignment(assignment_id)
+            book = {"max_code_score": assignment.max_code_score, "max_written_score": assignment.max_written_score,
+                    "students": {}}
+            for student in students:
+                submission = gb.find_submission(assignment_id, student)
+                grades = {}
+                for notebook in submission.notebooks:
+                    for grade in notebook.grades:
+                        grades[grade.name] = {"cell_type": grade.cell_type, "auto_score": grade.auto_score,
+                                              "max_score": grade.max_score,
+                                              "needs_manual_grade": grade.needs_manual_grade}
+                book["students"][student] = {"code_score": submission.code_score, "grades": grades}
+    return book
+
+
+@pytest.fixture(scope="module", params=list(ASSIGNMENTS))
+def course(request, tmp_path_factory):
+    """A course directory after `generate_assignment` and `autograde` of "ref" and "stub"."""
+    assignment = ASSIGNMENTS[request.param]
+    a = assignment.id
+    selfcheck = assignment.release.parent / "selfcheck"
+    if not (selfcheck / "__init__.py").exists():
+        pytest.fail(f"{selfcheck} is missing: run `dlbasics build` first")
+
+    root = tmp_path_factory.mktemp(f"nbgrader-{a}")
+    shutil.copy(KIT_ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
+    shutil.copytree(assignment.solution.parent, root / "source" / a, ignore=IGNORE)
+    shutil.copytree(selfcheck, root / "source" / a / "selfcheck", ignore=IGNORE)
+
+    run_nbgrader(root, "generate_assignment", a, "--force", timeout=300)
+    release = root / "release" / a
+    released = load_notebook(release / assignment.notebook)
+
+    students = {"ref": reference_submission(assignment, json.loads(json.dumps(released))), "stub": released}
+    for student, notebook in students.items():
+        folder = root / "submitted" / student / a
+        write(notebook, folder / assignment.notebook)
+        shutil.copytree(release / "selfcheck", folder / "selfcheck", ignore=IGNORE)
+
+    run_nbgrader(root, "autograde", a, "--force", timeout=1800)
+    book = read_gradebook(root, a, students)
+    errors = {s: cell_errors(root / "autograded" / s / a / assignment.notebook) for s in students}
+    return assignment, root, book, errors
+
+
+def test_release_has_no_solutions_or_hidden_tests(course):
+    assignment, root, _, _ = course
+    release = root / "release" / assignment.id
+    text = (release / assignment.notebook).read_text(encoding="utf-8")
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
+        assert marker not in text
+    assert (release / "selfcheck" / "__init__.py").exists()
+
+
+def test_max_automatic_score_is_the_sum_of_check_points(course):
+    assignment, _, book, _ = course
+    points = check_points(assignment)
+    assert points and all(p > 0 for p in points.values())
+    assert book["max_code_score"] == sum(points.values())
+    autograded = {name: g["max_score"] for name, g in book["students"]["ref"]["grades"].items()
+                  if g["cell_type"] == "code"}
+    assert autograded == points
+
+
+def test_reference_gets_every_automatic_point(course):
+    assignment, _, book, errors = course
+    ref = book["students"]["ref"]
+    failed = {name: errors["ref"].get(name, "no error output")
+              for name, g in ref["grades"].items() if g["cell_type"] == "code" and g["auto_score"] != g["max_score"]}
+    assert not failed, f"{assignment.id}: reference answers fail nbgrader check cells: {failed}"
+    assert ref["code_score"] == book["max_code_score"] > 0
+
+
+def test_written_answers_are_left_for_manual_grading(course):
+    _, _, book, _ = course
+    written = {name: g for name, g in book["students"]["ref"]["grades"].items() if g["cell_type"] == "markdown"}
+    assert written and all(g["needs_manual_grade"] and g["auto_score"] is None for g in written.values())
+    assert book["max_written_score"] == sum(g["max_score"] for g in written.values())
+
+
+def test_stub_gets_zero_automatic_points(course):
+    assignment, _, book, errors = course
+    stub = book["students"]["stub"]
+    passed = [name for name, g in stub["grades"].items() if g["cell_type"] == "code" and g["auto_score"] != 0]
+    assert not passed, f"{assignment.id}: the untouched template earns points in {passed}"
+    assert stub["code_score"] == 0
+    # Every check fails because the student's function is still a stub, not for another reason.
+    assert all("NotImplementedError" in errors["stub"].get(name, "") for name in stub["grades"]
+               if stub["grades"][name]["cell_type"] == "code")
