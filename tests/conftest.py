@@ -57,7 +57,7 @@ def read_outputs(out: Path, process=None) -> Graded:
 
 
 def grade_notebooks(assignment_id: str, notebooks: dict[str, dict | bytes | str], workdir: Path,
-                    *extra_args, timeout: float = 600) -> Graded:
+                    *extra_args, timeout: float = 600, before_grading=None) -> Graded:
     """Write ``notebooks`` (student id -> notebook dict or raw file content) and grade them."""
     submissions = workdir / "submissions"
     submissions.mkdir(parents=True, exist_ok=True)
@@ -70,6 +70,8 @@ def grade_notebooks(assignment_id: str, notebooks: dict[str, dict | bytes | str]
         else:
             path.write_text(notebook, encoding="utf-8")
     out = workdir / "out"
+    if before_grading:
+        before_grading()
     process = run_dlbasics("grade", assignment_id, submissions, "--out", out, "--quiet", *extra_args,
                            timeout=timeout)
     return read_outputs(out, process)
