@@ -19,8 +19,9 @@
 #   nbgrader generate_feedback A            # feedback/<student>/A/*.html
 #   nbgrader export                         # grades.csv (all assignments and students)
 #
-# Run these with the Python environment that has the kit's requirements installed: the
-# notebooks are executed with its `python3` kernel (torch, matplotlib, ipykernel).
+# Run these with the kit's venv activated (`source .venv/bin/activate`): nbgrader runs
+# `alembic` from PATH to open gradebook.db, and executes the notebooks with the venv's
+# `python3` kernel (torch, matplotlib, ipykernel). tests/test_nbgrader.py runs these steps.
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 

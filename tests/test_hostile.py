@@ -48,7 +48,8 @@ TOP_LEVEL = {
     "print-100mb": "import sys\nfor _ in range(100):\n    print('x' * 1_000_000)\n",
     "write-1gb": "with open('big.bin', 'wb') as f:\n    for _ in range(1024):\n        f.write(b'0' * 2**20)\n",
     "sleep": "import time\ntime.sleep(600)\n",
-    "forged-results": "import json, pathlib\nfor p in {paths!r}:\n    try: pathlib.Path(p).parent.mkdir(parents=True, exist_ok=True); "
+    "forged-results": "import json, pathlib\nfor p in {paths!r}:\n"
+                      "    try: pathlib.Path(p).parent.mkdir(parents=True, exist_ok=True); "
                       "pathlib.Path(p).write_text(json.dumps({{'score': 100}}))\n    except Exception: pass\n",
     "plant-modules": "import pathlib, site, sys\nfor d in set(sys.path + [site.getusersitepackages(), '.']):\n"
                      "    for n in ('sitecustomize.py', 'torch.py', 'conftest.py', 'evil.pth'):\n"

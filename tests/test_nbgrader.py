@@ -166,6 +166,8 @@ def test_reference_gets_every_automatic_point(course):
               for name, g in ref["grades"].items() if g["cell_type"] == "code" and g["auto_score"] != g["max_score"]}
     assert not failed, f"{assignment.id}: reference answers fail nbgrader check cells: {failed}"
     assert ref["code_score"] == book["max_code_score"] > 0
+    # The whole reference notebook (story cells too) runs without an error under nbgrader.
+    assert errors["ref"] == {}
 
 
 def test_written_answers_are_left_for_manual_grading(course):
@@ -181,6 +183,9 @@ def test_stub_gets_zero_automatic_points(course):
     passed = [name for name, g in stub["grades"].items() if g["cell_type"] == "code" and g["auto_score"] != 0]
     assert not passed, f"{assignment.id}: the untouched template earns points in {passed}"
     assert stub["code_score"] == 0
+    # nbgrader scores an unchanged written answer ("YOUR ANSWER HERE") 0 without manual review.
+    written = [g for g in stub["grades"].values() if g["cell_type"] == "markdown"]
+    assert written and all(g["auto_score"] == 0 and not g["needs_manual_grade"] for g in written)
     # Every check fails because the student's function is still a stub, not for another reason.
     assert all("NotImplementedError" in errors["stub"].get(name, "") for name in stub["grades"]
                if stub["grades"][name]["cell_type"] == "code")

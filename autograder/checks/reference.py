@@ -86,6 +86,7 @@ def mse_variants(y_true, y_pred) -> dict[str, float]:
     return {
         "the sum of squared errors instead of their mean": math.fsum(d * d for d in diffs),
         "the square is missing (mean of the plain differences)": mean(diffs),
+        "the square is missing (mean of the plain differences, prediction minus truth)": -mean(diffs),
         "the root mean squared error (an extra square root)": math.sqrt(mse(y_true, y_pred)),
         "the mean absolute error instead of the squared error": mean(abs(d) for d in diffs),
     }

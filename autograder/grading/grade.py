@@ -151,11 +151,37 @@ def grade_one(assignment: Assignment, template: Template, student: str, path: Pa
         "notes": rebuilt.notes, "written": {}, "seconds": round(time.monotonic() - started, 3),
     }
     result = finish_result(result, template, rebuilt.written)
+    _name_failing_dependencies(result, rebuilt.sources)
     slow = [q for q, info in result["questions"].items() if info["status"] == TIMEOUT]
     slow += [f"cell {c['label']}" for c in result["cells"] if c.get("status") == "timeout"]
     if slow and not result["message"]:
         result["message"] = "ran out of time in: " + ", ".join(slow)
     return result
+
+
+def _name_failing_dependencies(result: dict, sources: dict[str, str]) -> None:
+    """A function that calls another question's failing function fails through it: say so.
+
+    The grader calls the student's own functions, so ``gradient_descent`` built on a wrong
+    ``gradient_descent_step`` loses its points too; the feedback then names the cause rather
+    than leaving an unexplained wrong number.
+    """
+    questions = result["questions"]
+    for question, source in sources.items():
+        used = [other for other in questions if other != question and questions[other]["status"] != PASSED
+                and re.search(rf"\b{re.escape(other)}\s*\(", source)]
+        if not used or question not in questions:
+            continue
+        names = ", ".join(f"`{other}`" for other in used)
+        for check in result["checks"]:
+            if check["question"] == question and check["status"] == "failed":
+                # What looks like this function's own slip may be the other's: name the cause first.
+                symptom = f" (the result looks like: {check['mistake']})" if check.get("mistake") else ""
+                check["mistake"] = f"uses {names}, which fails its own checks{symptom}"
+                check["message"] += (f" Note: `{question}` calls your {names}, which fails its own checks; "
+                                     "fix that first.")
+        questions[question]["mistakes"] = sorted({c["mistake"] for c in result["checks"]
+                                                  if c["question"] == question and c.get("mistake")})
 
 
 def _blame_broken_cells(checks: list[dict], cells: list[dict]) -> None:

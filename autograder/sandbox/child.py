@@ -106,6 +106,7 @@ def run(job: dict, channel) -> None:
             status, message = "error", student_traceback(error)
         plt.close("all")
         cells.append({"label": cell["label"], "status": status, "message": message, "output": out.take()})
+        send({"cell_done": len(cells)})  # lets the grader time each cell, not just the whole notebook
     send({"cells": cells})
 
     for line in reader:

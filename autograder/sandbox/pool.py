@@ -283,12 +283,17 @@ class Session(Student):
         # it would only wait out the same limit (an infinite loop costs one timeout, not ten).
         self.timed_out: dict[str, str] = {}
         self._send({"cells": cells})
-        limit = min(self.deadline, self.started + len(cells) * worker.limits.cell_seconds + 10)
-        reply = self.reader.read_line(limit)
-        if reply is None or not isinstance(reply.get("cells"), list):
-            self._end("the notebook's cells did not finish")
-        else:
-            self.cells = reply["cells"]
+        # The child reports after each cell; one that blocks the child's own timer (e.g. by
+        # ignoring SIGALRM) is stopped here, a couple of seconds after its limit.
+        while not self.ended:
+            reply = self.reader.read_line(min(self.deadline, time.monotonic() + worker.limits.cell_seconds + 2))
+            if reply is not None and "cell_done" in reply:
+                continue
+            if reply is None or not isinstance(reply.get("cells"), list):
+                self._end("the notebook's cells did not finish")
+            else:
+                self.cells = reply["cells"]
+                break
 
     def _send(self, message: dict) -> None:
         try:
