@@ -84,8 +84,10 @@ def isolation_mode() -> str:
 def isolation_note(mode: str) -> str:
     if mode == "bwrap":
         return ""
-    return ("isolation reduced: bubblewrap is not available, so student code ran in a separate process "
-            "with resource limits but could read files and use the network of the grading account")
+    who = ("as a separate unprivileged user, so it could read world-readable files" if os.geteuid() == 0
+           else "as the grading account, so it could read that account's files")
+    return (f"isolation reduced: bubblewrap is not available; student code ran in a separate process with "
+            f"resource limits, {who} and use the network")
 
 
 def _ancestors(path: str) -> list[str]:
