@@ -45,9 +45,15 @@ class Limits:
     cpu_seconds: float = 60.0
     # Wall time of the whole submission, cells and calls together.
     job_seconds: float = 90.0
-    memory_mb: float = 1024.0
+    # Address space above what the worker had mapped (torch included) when the child forked.
+    # The course's data are a few dozen floats; 512 MB is ample and, times the process
+    # limit below and two workers, stays well inside a 24 GB machine even for a fork bomb
+    # in which every process fills its memory.
+    memory_mb: float = 512.0
+    # Per file written in the scratch directory.
     file_mb: float = 16.0
-    processes: int = 64
+    # Processes and threads of the job's uid (a fork storm stops here; the course needs 1).
+    processes: int = 16
 
 
 class SandboxUnavailable(RuntimeError):
