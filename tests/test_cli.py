@@ -52,3 +52,18 @@ def test_check_command_prints_a_readable_summary():
     result = run_dlbasics("check", KIT_ROOT / "samples" / "02-gradient-descent" / "bob.ipynb")
     assert "automatic score: 9 / 18" in result.stdout
     assert "sum of squared errors" in result.stdout
+
+
+def test_checks_run_under_pytest_with_their_points(tmp_path):
+    import subprocess
+    import sys
+
+    for module, notebook, expected in [
+        ("linear_regression", None, "dlbasics points: 18 / 18"),
+        ("gradient_descent", KIT_ROOT / "samples" / "02-gradient-descent" / "bob.ipynb", "dlbasics points: 9 / 18"),
+    ]:
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"autograder/checks/{module}.py"]
+        if notebook:
+            command += ["--dlbasics-notebook", str(notebook)]
+        result = subprocess.run(command, cwd=KIT_ROOT, capture_output=True, text=True, timeout=300)
+        assert expected in result.stdout, result.stdout[-3000:]
