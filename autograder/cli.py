@@ -189,6 +189,9 @@ def cmd_import_scores(args) -> int:
     path = Path(args.csv)
     if not path.is_file():
         return _fail(f"no such file: {path}")
+    from autograder.grading.grade import load_template
+
+    written = load_template(assignment).written
     scores = []
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
@@ -200,6 +203,12 @@ def cmd_import_scores(args) -> int:
                 points = float(row["points"])
             except (TypeError, ValueError):
                 return _fail(f"{path}:{line}: points must be a number, got {row['points']!r}; nothing was imported")
+            if row["question"] not in written:
+                return _fail(f"{path}:{line}: {row['question']!r} is not a hand-graded question of {assignment.id} "
+                             f"(those are: {', '.join(written)}); nothing was imported")
+            if not 0 <= points <= written[row["question"]]:
+                return _fail(f"{path}:{line}: {points:g} is outside 0..{written[row['question']]:g} for "
+                             f"{row['question']}; nothing was imported")
             scores.append((row["student"], row["question"], points, row.get("comment") or ""))
     gradebook = Gradebook(Path(args.gradebook))
     gradebook.set_manual(assignment.id, scores)

@@ -211,3 +211,29 @@ def test_training_uses_the_learning_rate(student):
             "with lr=0 the parameters must not change, but they did: pass lr to torch.optim.SGD",
             "the lr argument is ignored")
     require(len(set(losses)) <= 1, "with lr=0 every epoch's loss should be the same", "the lr argument is ignored")
+
+
+# Feedback shows the student's plot, drawn from these public inputs, next to the expected one.
+FEEDBACK_PLOTS = {"plot_regression": ("plot_regression", (columns(HOURS), columns(SCORES), *PLOT_LINE))}
+
+
+def expected_plots() -> dict[str, bytes]:
+    """The expected figure of each plotted question, rendered in the grader (PNG bytes)."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.scatter(HOURS, SCORES, label="data")
+    xs = [min(HOURS), max(HOURS)]
+    ax.plot(xs, [ref.predict(x, *PLOT_LINE) for x in xs], color="tab:red", label="model")
+    ax.set_xlabel("study hours")
+    ax.set_ylabel("exam score")
+    ax.legend()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=60)
+    plt.close(fig)
+    return {"plot_regression": buffer.getvalue()}

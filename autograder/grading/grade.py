@@ -135,6 +135,7 @@ def grade_one(assignment: Assignment, template: Template, student: str, path: Pa
     rebuilt = rebuild(template, notebook)
     session = worker.open(rebuilt.cells)
     checks = [run_check(fn, session).as_dict() for fn in assignment.checks()]
+    plots = _student_plots(assignment, session)
     report = session.close()
     _blame_broken_cells(checks, session.cells)
     status, message = "graded", ""
@@ -148,7 +149,7 @@ def grade_one(assignment: Assignment, template: Template, student: str, path: Pa
         "isolation_note": isolation_note(worker.mode), "questions": {}, "checks": checks,
         "cells": [{k: c.get(k) for k in ("label", "status", "message")} for c in session.cells
                   if isinstance(c, dict)],
-        "notes": rebuilt.notes, "written": {}, "seconds": round(time.monotonic() - started, 3),
+        "notes": rebuilt.notes, "written": {}, "plots": plots, "seconds": round(time.monotonic() - started, 3),
     }
     result = finish_result(result, template, rebuilt.written)
     _name_failing_dependencies(result, rebuilt.sources)
@@ -157,6 +158,21 @@ def grade_one(assignment: Assignment, template: Template, student: str, path: Pa
     if slow and not result["message"]:
         result["message"] = "ran out of time in: " + ", ".join(slow)
     return result
+
+
+def _student_plots(assignment: Assignment, session) -> dict[str, str]:
+    """The student's own figure for each plotted question (base64 PNG rendered in the sandbox)."""
+    plots = {}
+    for question, (name, args) in getattr(assignment.check_module(), "FEEDBACK_PLOTS", {}).items():
+        try:
+            reply = session.call_full(name, *args, render=True)
+        except Exception:  # no plot, no picture: the checks already said why
+            continue
+        items = reply["value"].get("items", [reply["value"]])
+        png = next((item.get("png") for item in items if isinstance(item, dict) and item.get("png")), None)
+        if isinstance(png, str) and len(png) < 2_000_000:
+            plots[question] = png
+    return plots
 
 
 def _name_failing_dependencies(result: dict, sources: dict[str, str]) -> None:

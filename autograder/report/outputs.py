@@ -37,7 +37,10 @@ def visible_checks(result: dict, released: bool) -> list[dict]:
     shown = []
     for check in result["checks"]:
         if check["hidden"] and not released and check["status"] != PASSED:
-            check = {**check, "message": "hidden check: details are shown after grades are released"}
+            # The mistake's name reveals nothing of the hidden inputs; the numbers would.
+            named = f"on random inputs this looks like: {check['mistake']}. " if check.get("mistake") else ""
+            check = {**check, "message": f"hidden check failed ({check['status']}): {named}"
+                                         "details are shown after grades are released"}
         shown.append(check)
     return shown
 
