@@ -44,12 +44,17 @@ def test_mse_is_computed_by_hand(student):
             "uses the built-in MSE")
 
 
-@points(2, "mse_gradients")
-def test_gradients_on_the_example(student):
-    dm, db = as_items(student.call("mse_gradients", column(X_EXAMPLE), column(Y_TRUE), *LINE), 2)
+def expect_example_gradients(student, function: str) -> None:
+    """``function`` (analytic or autograd) gives the example's (dL/dm, dL/db)."""
+    dm, db = as_items(student.call(function, column(X_EXAMPLE), column(Y_TRUE), *LINE), 2)
     got = [as_float(dm, "dL/dm"), as_float(db, "dL/db")]
     expect_sequence(got, EXPECTED["gradients_example"], rel=SINGLE_REL,
                     what="(dL/dm, dL/db) for m = 9, b = 350", variants=EXPECTED["gradients_example_variants"])
+
+
+@points(2, "mse_gradients")
+def test_gradients_on_the_example(student):
+    expect_example_gradients(student, "mse_gradients")
 
 
 @points(1, "gradient_descent_step")
@@ -72,10 +77,7 @@ def test_descent_on_the_example(student):
 
 @points(1, "autograd_gradients")
 def test_autograd_on_the_example(student):
-    dm, db = as_items(student.call("autograd_gradients", column(X_EXAMPLE), column(Y_TRUE), *LINE), 2)
-    got = [as_float(dm, "dL/dm"), as_float(db, "dL/db")]
-    expect_sequence(got, EXPECTED["gradients_example"], rel=SINGLE_REL,
-                    what="(dL/dm, dL/db) for m = 9, b = 350", variants=EXPECTED["gradients_example_variants"])
+    expect_example_gradients(student, "autograd_gradients")
 
 
 @points(1, "autograd_gradients")
