@@ -35,10 +35,12 @@ demo: setup system
 	$(BIN)/dlbasics grade 02-gradient-descent samples/02-gradient-descent --out out/demo/02-gradient-descent
 
 test: setup system-browser
+	$(BIN)/ruff check autograder tests bench scripts
+	$(BIN)/dlbasics build --check
 	$(BIN)/python -m pytest
 
 lint: setup
-	$(BIN)/ruff check autograder tests bench
+	$(BIN)/ruff check autograder tests bench scripts
 
 bench: setup system
 	$(BIN)/python bench/grade_speed.py

@@ -32,3 +32,16 @@ def test_attacks_on_a_blank_notebook_get_zero(stub_notebook, solution_notebook, 
         assert float(run.rows[name]["total"]) == 0
     assert run.results["exit"]["status"] == "crashed"
     assert "ended" in run.results["exit"]["message"]
+
+
+def test_warnings_and_stderr_output_cost_nothing(solution_notebook, tmp_path):
+    """nbgrader fails a test cell that writes to stderr; here only the values count."""
+    noisy_predict = ("import sys, warnings\n"
+                     "def predict(x, m, b):\n"
+                     "    warnings.warn('a harmless warning')\n"
+                     "    print('debug output', file=sys.stderr)\n"
+                     "    return m * x + b\n")
+    extra = ["import sys\nprint('x' * 100, file=sys.stderr)\n42\n"]
+    notebook = solution_notebook("01-linear-regression", {"predict": noisy_predict}, extra_cells=extra)
+    run = grade_notebooks("01-linear-regression", {"noisy": notebook}, tmp_path)
+    assert run.results["noisy"]["auto_total"] == 18
