@@ -87,4 +87,29 @@ def done(*questions: str, namespace: dict | None = None) -> bool:
     return not missing
 
 
+def _warm_up() -> None:
+    """Pay torch's first-use costs (optimizer, autograd) before the student's first check.
+
+    Runs in a background thread of the student's kernel, touching no random number
+    generator, so the notebook's seeded results are unchanged.
+    """
+    try:
+        import torch
+
+        weight = torch.zeros(1, requires_grad=True)
+        optimizer = torch.optim.SGD([weight], lr=0.1)
+        loss = torch.nn.functional.mse_loss(weight * 2.0, torch.ones(1))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    except Exception:
+        pass
+
+
+# Only as the students' own `selfcheck` package: never in the grader, whose worker forks.
+if __name__ == "selfcheck" and "torch" in sys.modules:
+    import threading
+
+    threading.Thread(target=_warm_up, name="selfcheck-warm-up", daemon=True).start()
+
 __all__ = ["check", "done", "LocalStudent", "public_checks"]
