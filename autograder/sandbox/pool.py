@@ -219,7 +219,8 @@ class Worker:
             self.start()
         ours, theirs = socket.socketpair()
         job_id = next(self._ids)
-        header = {"id": job_id, "limits": asdict(self.limits), "scratch_root": self.scratch_root}
+        header = {"id": job_id, "limits": asdict(self.limits), "scratch_root": self.scratch_root,
+                  "own_pid_namespace": self.mode == "bwrap"}
         socket.send_fds(self.control, [json.dumps(header).encode() + b"\n"], [theirs.fileno()])
         theirs.close()
         return Session(self, ours, cells)

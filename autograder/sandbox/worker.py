@@ -51,12 +51,16 @@ def warm_up() -> None:
     sys.modules["selfcheck"] = selfcheck
 
 
-def kill_leftovers(uid: int | None, pgid: int) -> None:
+def kill_leftovers(uid: int | None, pgid: int, own_pid_namespace: bool) -> None:
     """End every process the job left behind, however it detached itself."""
     if uid is None:
         try:
-            os.killpg(pgid, signal.SIGKILL)
-        except ProcessLookupError:
+            if own_pid_namespace:
+                # Alone in bubblewrap's pid namespace: kill(-1) spares only us and its init.
+                os.kill(-1, signal.SIGKILL)
+            else:
+                os.killpg(pgid, signal.SIGKILL)  # the best we can do without a uid or namespace
+        except (ProcessLookupError, PermissionError):
             pass
         return
     helper = os.fork()
@@ -110,7 +114,7 @@ def run_job(job: dict, channel: socket.socket, control: socket.socket, uid: int 
             killed_by_grader = True
     _, status = os.waitpid(pid, 0)
     os.close(pidfd)
-    kill_leftovers(uid, pid)
+    kill_leftovers(uid, pid, job["own_pid_namespace"])
     remove_scratch(os.path.join(job["scratch_root"], f"job-{job['id']}"), uid)
     return {
         "done": job["id"],
