@@ -39,7 +39,8 @@ def visible_checks(result: dict, released: bool) -> list[dict]:
         if check["hidden"] and not released and check["status"] != PASSED:
             # The mistake's name reveals nothing of the hidden inputs; the numbers would.
             named = f"on random inputs this looks like: {check['mistake']}. " if check.get("mistake") else ""
-            check = {**check, "message": f"hidden check failed ({check['status']}): {named}"
+            status = "" if check["status"] == "failed" else f" ({check['status']})"
+            check = {**check, "message": f"hidden check failed{status}: {named}"
                                          "details are shown after grades are released"}
         shown.append(check)
     return shown
