@@ -124,7 +124,7 @@ def cmd_grade(args) -> int:
         if note:
             print(f"warning: {note}")
         print(f"graded {len(results) - reused}, reused {reused} unchanged, in {time.monotonic() - started:.1f} s; "
-              f"wrote {out / 'grades.csv'}")
+              f"wrote {out / 'grades.csv'}, {out / 'summary.html'} and a feedback.html per student in {out}/")
     gradebook.close()
     return 0
 

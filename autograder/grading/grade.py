@@ -188,14 +188,14 @@ def _name_failing_dependencies(result: dict, sources: dict[str, str]) -> None:
                 and re.search(rf"\b{re.escape(other)}\s*\(", source)]
         if not used or question not in questions:
             continue
-        names = ", ".join(f"`{other}`" for other in used)
+        names = " and ".join(f"`{other}`" for other in used)
+        fails = "fails its own checks" if len(used) == 1 else "fail their own checks"
         for check in result["checks"]:
             if check["question"] == question and check["status"] == "failed":
                 # What looks like this function's own slip may be the other's: name the cause first.
                 symptom = f" (the result looks like: {check['mistake']})" if check.get("mistake") else ""
-                check["mistake"] = f"uses {names}, which fails its own checks{symptom}"
-                check["message"] += (f" Note: `{question}` calls your {names}, which fails its own checks; "
-                                     "fix that first.")
+                check["mistake"] = f"uses {names}, which {fails}{symptom}"
+                check["message"] += f" Note: `{question}` calls your {names}, which {fails}; fix that first."
         questions[question]["mistakes"] = sorted({c["mistake"] for c in result["checks"]
                                                   if c["question"] == question and c.get("mistake")})
 
