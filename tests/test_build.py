@@ -74,11 +74,13 @@ def test_student_package_works_on_its_own(tmp_path):
 
     shutil.copytree(KIT_ROOT / "assignments" / "02-gradient-descent" / "selfcheck", tmp_path / "selfcheck")
     script = ("import sys\n"
-              "from selfcheck import check\n"
+              "from selfcheck import check, done\n"
               "def mse_loss(t, p):\n    raise NotImplementedError()\n"
-              "ok = check('mse_loss')\n"
+              "check('mse_loss')\n"
+              "ok = done('mse_loss')\n"
               "def mse_loss(t, p):\n    return ((t.reshape(-1) - p.reshape(-1)) ** 2).mean().item()\n"
-              "print(ok, check('mse_loss'))\n")
+              "check('mse_loss')\n"
+              "print(ok, done('mse_loss'))\n")
     result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr

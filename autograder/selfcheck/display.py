@@ -23,7 +23,8 @@ def as_text(question: str, results) -> str:
 def as_html(question: str, results) -> str:
     passed = sum(r.status == PASSED for r in results)
     if results and all(r.status == NOT_ATTEMPTED for r in results):
-        return (f'<div style="border-left:4px solid #6e7781;padding:4px 10px"><b>{html.escape(question)}</b>: '
+        return (f'<div class="dlbasics-check" style="border-left:4px solid #6e7781;padding:4px 10px">'
+                f"<b>{html.escape(question)}</b>: "
                 "not implemented yet. Write the function above, run its cell, then run this check again.</div>")
     colour = _COLOUR[PASSED] if passed == len(results) else "#cf222e"
     rows = "".join(

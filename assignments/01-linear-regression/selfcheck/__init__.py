@@ -71,11 +71,12 @@ def _run(question: str, namespace: dict | None) -> list[api.CheckResult]:
     return [api.run_check(fn, student) for fn in checks[question]]
 
 
-def check(question: str, namespace: dict | None = None) -> bool:
-    """Run the public checks of ``question`` on your function and show the verdicts."""
-    results = _run(question, namespace)
-    show(question, results)
-    return all(r.status == api.PASSED for r in results)
+def check(question: str, namespace: dict | None = None) -> None:
+    """Run the public checks of ``question`` on your function and show the verdicts.
+
+    Returns nothing, so the cell shows only the verdicts; use ``done(question)`` for a bool.
+    """
+    show(question, _run(question, namespace))
 
 
 def done(*questions: str, namespace: dict | None = None) -> bool:
