@@ -69,6 +69,37 @@ def reference_submission(assignment, released: dict) -> dict:
     return released
 
 
+# Correct answers that write a warning to stderr: nbgrader fails any such test cell unless the
+# hidden tests silence warnings (they do), and the self-check records warnings instead of printing.
+NOISY = {
+    "01-linear-regression": ("train_model", """def train_model(model, x, y, lr, epochs):
+    loss_fn = torch.nn.MSELoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    losses = []
+    for _ in range(epochs):
+        loss = loss_fn(model(x), y)
+        losses.append(float(loss))  # torch warns: a tensor that requires grad made a float
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return losses
+"""),
+    "02-gradient-descent": ("mse_loss", """import warnings
+def mse_loss(y_true, y_pred):
+    warnings.warn("a harmless warning")
+    return ((y_pred.reshape(-1) - y_true.reshape(-1)) ** 2).mean().item()
+"""),
+}
+
+
+def noisy_submission(assignment, reference: dict) -> dict:
+    question, source = NOISY[assignment.id]
+    for cell in reference["cells"]:
+        if nbgrader_meta(cell).get("grade_id") == question:
+            cell["source"] = source
+    return reference
+
+
 def check_points(assignment) -> dict[str, float]:
     """The points of each ``check_*`` cell in the solution notebook."""
     points = {}
@@ -129,6 +160,7 @@ def course(request, tmp_path_factory):
     released = load_notebook(release / assignment.notebook)
 
     students = {"ref": reference_submission(assignment, json.loads(json.dumps(released))), "stub": released}
+    students["noisy"] = noisy_submission(assignment, json.loads(json.dumps(students["ref"])))
     for student, notebook in students.items():
         folder = root / "submitted" / student / a
         write(notebook, folder / assignment.notebook)
@@ -189,3 +221,10 @@ def test_stub_gets_zero_automatic_points(course):
     # Every check fails because the student's function is still a stub, not for another reason.
     assert all("NotImplementedError" in errors["stub"].get(name, "") for name in stub["grades"]
                if stub["grades"][name]["cell_type"] == "code")
+
+
+def test_a_correct_answer_that_warns_keeps_full_marks(course):
+    """nbgrader scores stderr output as failure; the check cells make sure a warning is not."""
+    _, _, book, errors = course
+    noisy = book["students"]["noisy"]
+    assert noisy["code_score"] == book["max_code_score"], errors["noisy"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import traceback
+import warnings
 
 from .protocol import decode_arg, encode
 
@@ -98,7 +99,10 @@ def invoke(namespace: dict, name: str, args: list, kwargs: dict | None = None, *
     except Exception as error:
         return {"ok": False, "kind": "error", "message": f"could not build the arguments: {error}"}
     try:
-        with spies(spy) as counts, time_limit(seconds):
+        # Warnings are recorded, not printed: a warning is no wrong answer, and printed to
+        # stderr it would fail the cell under nbgrader.
+        with warnings.catch_warnings(record=True) as caught, spies(spy) as counts, time_limit(seconds):
+            warnings.simplefilter("always")
             value = function(*decoded, **decoded_kwargs)
     except NotImplementedError:
         return {"ok": False, "kind": "not_implemented", "message": f"`{name}` is not implemented yet"}
@@ -115,6 +119,7 @@ def invoke(namespace: dict, name: str, args: list, kwargs: dict | None = None, *
                 "value": encode(value, render=render),
                 "args": [encode(arg) if isinstance(spec, dict) else None for arg, spec in zip(decoded, args)],
                 "spied": counts,
+                "warnings": [str(w.message)[:300] for w in caught[:3]],
             }
     except BaseException as error:
         return {"ok": False, "kind": "error",
