@@ -7,6 +7,7 @@ import base64
 import csv
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 EXIT_USAGE = 2
@@ -89,7 +90,9 @@ def cmd_grade(args) -> int:
     gradebook = Gradebook(Path(args.gradebook) if args.gradebook else out / "gradebook.sqlite")
     batch = Batch(assignment, jobs=args.jobs, limits=_limits(args))
     manual = gradebook.manual(assignment.id)
-    expected_plots = _expected_plots(assignment)
+    # Rendering the expected plots imports matplotlib here: do it while the workers start.
+    plots_pool = ThreadPoolExecutor(max_workers=1)
+    expected_plots = plots_pool.submit(_expected_plots, assignment)
     started = time.monotonic()
     reused = 0
 
@@ -100,11 +103,13 @@ def cmd_grade(args) -> int:
         scores = manual.get(result["student"], {})
         outputs.write_atomic(folder / "results.json", outputs.dumps(outputs.gradescope(result, scores)))
         outputs.write_atomic(folder / "feedback.html",
-                             outputs.feedback_html(result, released=args.release, expected_plots=expected_plots))
+                             outputs.feedback_html(result, released=args.release,
+                                                   expected_plots=expected_plots.result()))
 
     with tqdm(total=len(submissions), desc=f"grading {assignment.id}", unit="nb", disable=args.quiet,
               file=sys.stderr) as bar:
         batch.run(submissions, gradebook=gradebook, on_result=write_student, progress=bar)
+    plots_pool.shutdown()
     stored = {r["student"]: r for r in gradebook.results(assignment.id)}
     results = [stored[student] for student, _ in submissions if student in stored]
     questions = list(batch.template.points)
