@@ -7,7 +7,6 @@ import base64
 import csv
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 EXIT_USAGE = 2
@@ -90,26 +89,25 @@ def cmd_grade(args) -> int:
     gradebook = Gradebook(Path(args.gradebook) if args.gradebook else out / "gradebook.sqlite")
     batch = Batch(assignment, jobs=args.jobs, limits=_limits(args))
     manual = gradebook.manual(assignment.id)
-    # Rendering the expected plots imports matplotlib here: do it while the workers start.
-    plots_pool = ThreadPoolExecutor(max_workers=1)
-    expected_plots = plots_pool.submit(_expected_plots, assignment)
+    expected_plots: dict | None = None  # rendered on the first result, in this thread, while workers run
     started = time.monotonic()
     reused = 0
 
     def write_student(result: dict, was_stored: bool) -> None:
-        nonlocal reused
+        nonlocal reused, expected_plots
+        if expected_plots is None:
+            expected_plots = _expected_plots(assignment)
         reused += was_stored
         folder = out / safe_name(result["student"])
         scores = manual.get(result["student"], {})
         outputs.write_atomic(folder / "results.json", outputs.dumps(outputs.gradescope(result, scores)))
         outputs.write_atomic(folder / "feedback.html",
                              outputs.feedback_html(result, released=args.release,
-                                                   expected_plots=expected_plots.result()))
+                                                   expected_plots=expected_plots))
 
     with tqdm(total=len(submissions), desc=f"grading {assignment.id}", unit="nb", disable=args.quiet,
               file=sys.stderr) as bar:
         batch.run(submissions, gradebook=gradebook, on_result=write_student, progress=bar)
-    plots_pool.shutdown()
     stored = {r["student"]: r for r in gradebook.results(assignment.id)}
     results = [stored[student] for student, _ in submissions if student in stored]
     questions = list(batch.template.points)

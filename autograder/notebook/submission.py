@@ -14,6 +14,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# Imported here, at start-up, not lazily: grading threads call _python() concurrently, and a
+# half-imported IPython package seen from another thread (matplotlib looks for it) breaks.
+from IPython.core.inputtransformer2 import TransformerManager
+
 # A submission's code beyond this is not a course answer; the cell is dropped with a note.
 MAX_CELL_SOURCE = 1_000_000
 MAX_FILE_BYTES = 200 * 1024 * 1024
@@ -117,8 +121,6 @@ class Rebuilt:
 
 def _python(source: str) -> str:
     """IPython syntax (``%magic``, ``!shell``) as plain Python calling ``get_ipython()``."""
-    from IPython.core.inputtransformer2 import TransformerManager
-
     try:
         return TransformerManager().transform_cell(source)
     except Exception:
