@@ -179,6 +179,7 @@ def test_safe_names_cannot_escape():
         name = safe_name(student)
         assert "/" not in name and not name.startswith(".") and 0 < len(name) <= 120
     assert safe_name("../evil") != safe_name("__evil") and safe_name("alice") == "alice"
+    assert safe_name("x" * 200 + "a") != safe_name("x" * 200 + "b")
 
 
 def test_killed_batch_resumes_and_grades_each_submission_once(tmp_path):

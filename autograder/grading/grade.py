@@ -8,7 +8,6 @@ a reason. Results go into the gradebook one transaction each, as they arrive.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import queue
 import re
@@ -19,7 +18,7 @@ from pathlib import Path
 
 from autograder.checks import KIT_ROOT, Assignment, seed
 from autograder.notebook.submission import Template, UnreadableNotebook, content_hash, load_notebook, rebuild
-from autograder.sandbox.pool import Limits, SandboxUnavailable, Worker, isolation_mode, isolation_note
+from autograder.sandbox.pool import Limits, SandboxUnavailable, Worker, isolation_note
 from autograder.selfcheck.api import CRASHED, NOT_ATTEMPTED, PASSED, TIMEOUT, run_check
 
 
@@ -49,9 +48,10 @@ def grader_version(assignment: Assignment) -> str:
 def safe_name(student: str) -> str:
     """A folder name for a student id that cannot escape the output directory."""
     cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", student).lstrip(".") or "student"
-    if cleaned != student:
-        cleaned += "-" + hashlib.sha256(student.encode()).hexdigest()[:8]
-    return cleaned[:120]
+    if cleaned != student or len(cleaned) > 100:
+        # Changed or shortened: the hash keeps two different ids from sharing a folder.
+        cleaned = cleaned[:100] + "-" + hashlib.sha256(student.encode()).hexdigest()[:8]
+    return cleaned
 
 
 def find_submissions(inputs: list[Path], assignment: Assignment) -> list[tuple[str, Path]]:
@@ -125,11 +125,13 @@ def finish_result(result: dict, template: Template, written: dict | None = None)
 
 def grade_one(assignment: Assignment, template: Template, student: str, path: Path, worker: Worker) -> dict:
     started = time.monotonic()
+    digest = ""
     try:
         digest = content_hash(path)
         notebook = load_notebook(path)
     except UnreadableNotebook as error:
-        return empty_result(assignment, template, student, path, "unreadable", str(error))
+        # Recorded with its hash: a rerun skips it until the student submits a new file.
+        return empty_result(assignment, template, student, path, "unreadable", str(error), digest)
     except OSError as error:
         return empty_result(assignment, template, student, path, "unreadable", f"cannot read the file: {error}")
     rebuilt = rebuild(template, notebook)
@@ -275,12 +277,3 @@ class Batch:
                 done.put((result, False))
         finally:
             worker.stop()
-
-
-def sandbox_summary() -> dict:
-    mode = isolation_mode()
-    return {"mode": mode, "note": isolation_note(mode)}
-
-
-def dump(result: dict) -> str:
-    return json.dumps(result, indent=2, ensure_ascii=False)

@@ -113,7 +113,6 @@ class Template:
 @dataclass
 class Rebuilt:
     cells: list[dict]  # {"label", "source"} in the order they run
-    answered: dict[str, bool]  # question id -> the student changed the stub
     sources: dict[str, str]  # question id -> the student's answer code
     written: dict[str, str]  # written grade_id -> the student's markdown
     notes: list[str]
@@ -163,7 +162,5 @@ def rebuild(template: Template, submission: dict) -> Rebuilt:
                           "source": _python(source)})
         for number, source in enumerate(added.get(grade_id, []) if grade_id else [], start=1):
             cells.append({"label": f"added after {grade_id} #{number}", "source": _python(source)})
-    answered = {grade_id: any(s.strip() != stub.strip() for s in answers.get(grade_id, []))
-                for grade_id, stub in template.answers.items()}
     sources = {grade_id: "\n".join(answers.get(grade_id, [])) for grade_id in template.answers}
-    return Rebuilt(cells=cells, answered=answered, written=written, notes=notes, sources=sources)
+    return Rebuilt(cells=cells, written=written, notes=notes, sources=sources)

@@ -7,7 +7,6 @@ never leaves a half-written grade file behind.
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 import os
@@ -155,5 +154,3 @@ def review_page(assignment: str, question: str, answers: list[tuple[str, str]], 
 def dumps(data) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
-
-escape = html.escape
