@@ -183,15 +183,19 @@ class Worker:
             command = [sys.executable, "-s", "-m", "autograder.sandbox.worker", str(theirs.fileno()),
                        "-" if self.uid is None else str(self.uid)]
             env = {**_child_env(str(PACKAGE_DIR.parent), self.scratch_root)}
+        # A file, not a pipe: nobody reads the worker's stderr while it runs, and a full pipe
+        # would block it. It is read only to explain a worker that failed to start.
+        self.errors = tempfile.TemporaryFile()
         self.process = subprocess.Popen(command, pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+                                        stdout=subprocess.DEVNULL, stderr=self.errors, start_new_session=True)
         theirs.close()
         self.control = ours
         self.reader = _LineReader(ours)
         self.starts += 1
         ready = self.reader.read_line(deadline=time.monotonic() + 180)
         if not ready or not ready.get("ready"):
-            error = self.process.stderr.read(4000).decode(errors="replace") if self.process.poll() is not None else ""
+            self.errors.seek(0)
+            error = self.errors.read()[-4000:].decode(errors="replace")
             self.stop()
             raise SandboxUnavailable(f"the sandbox worker did not start: {error.strip() or 'no answer'}")
 
@@ -203,8 +207,7 @@ class Worker:
             if self.process.poll() is None:
                 self.process.kill()
             self.process.wait()
-            if self.process.stderr:
-                self.process.stderr.close()
+            self.errors.close()
             self.process = None
         if self.mode != "bwrap" and self.scratch_root and os.path.isdir(self.scratch_root):
             shutil.rmtree(self.scratch_root, ignore_errors=True)
@@ -226,6 +229,8 @@ class Worker:
         return Session(self, ours, cells)
 
     def kill_job(self) -> None:
+        if self.control is None:
+            return
         try:
             self.control.sendall(b'{"kill": true}\n')
         except OSError:
@@ -306,9 +311,13 @@ class Session(Student):
 
     def _send(self, message: dict) -> None:
         try:
+            # A child that stops reading must not block the grader: sending has a deadline too.
+            self.sock.settimeout(max(0.1, self.deadline - time.monotonic()))
             self.sock.sendall(json.dumps(message).encode() + b"\n")
-        except OSError:
+        except OSError:  # includes the timeout
             self._end("the sandbox stopped answering")
+        finally:
+            self.sock.settimeout(None)
 
     def _end(self, why: str) -> None:
         if self.ended:
