@@ -34,8 +34,9 @@ def test_stub_gets_zero_and_not_attempted(graded):
     result = run.results["stub"]
     assert result["auto_total"] == 0
     assert {q["status"] for q in result["questions"].values()} == {"not attempted"}
+    assert result["status"] == "not attempted"
     row = run.rows["stub"]
-    assert float(row["total"]) == 0
+    assert float(row["total"]) == 0 and row["status"] == "not attempted"
     for question in result["questions"]:
         assert float(row[question]) == 0
     assert run.gradescope("stub")["score"] == 0

@@ -161,6 +161,18 @@ def test_nothing_outside_the_output_folder_changed(batch):
     assert forged["score"] == 18
 
 
+def test_each_case_ends_within_its_own_limit_plus_a_few_seconds(batch):
+    from autograder.sandbox.pool import Limits
+
+    run, *_ = batch
+    limits = Limits()
+    # The longest a single case may legitimately take: one cell or call limit, the 2 s grace
+    # for a child that blocks its timer, and a few seconds of slack for a loaded machine.
+    bound = max(limits.cell_seconds, limits.call_seconds) + 2 + 5
+    slow = {name: r["seconds"] for name, r in run.results.items() if r.get("seconds", 0) > bound}
+    assert not slow, f"cases over {bound} s: {slow}"
+
+
 def test_the_batch_finished_in_bounded_time(batch):
     _, seconds, *_ = batch
     # 22 submissions on 2 workers; each resource case is bounded by its own limits (5 s per

@@ -124,6 +124,8 @@ def finish_result(result: dict, template: Template, written: dict | None = None)
 
 
 def grade_one(assignment: Assignment, template: Template, student: str, path: Path, worker: Worker) -> dict:
+    if not worker.alive():
+        worker.start()  # before the clock starts: "seconds" is this submission's own time
     started = time.monotonic()
     digest = ""
     try:
@@ -154,6 +156,8 @@ def grade_one(assignment: Assignment, template: Template, student: str, path: Pa
         "notes": rebuilt.notes, "written": {}, "plots": plots, "seconds": round(time.monotonic() - started, 3),
     }
     result = finish_result(result, template, rebuilt.written)
+    if status == "graded" and all(q["status"] == NOT_ATTEMPTED for q in result["questions"].values()):
+        result["status"], result["message"] = NOT_ATTEMPTED, "no function of the assignment was implemented"
     _name_failing_dependencies(result, rebuilt.sources)
     slow = [q for q, info in result["questions"].items() if info["status"] == TIMEOUT]
     slow += [f"cell {c['label']}" for c in result["cells"] if c.get("status") == "timeout"]
