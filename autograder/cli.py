@@ -147,10 +147,14 @@ def cmd_check(args) -> int:
     path = Path(args.notebook)
     if not path.is_file():
         return _fail(f"no such notebook: {path}")
+    from autograder.notebook.submission import UnreadableNotebook
+
     try:
         assignment = _assignment_of(path, args.assignment)
     except KeyError as error:
         return _fail(str(error).strip("'\""))
+    except UnreadableNotebook as error:
+        return _fail(f"{path}: {error}")
     template = load_template(assignment)
     worker = Worker(_limits(args))
     try:
@@ -167,6 +171,8 @@ def cmd_check(args) -> int:
     print(f"{assignment.id}: {path}")
     if result["message"]:
         print(f"status: {result['status']}: {result['message']}")
+    if result["status"] == "unreadable":
+        return 1
     for question, q in result["questions"].items():
         mine = [c for c in checks if c.question == question]
         print(f"\n[{q['points']:g}/{q['max_points']:g}] " + as_text(question, mine))

@@ -67,3 +67,14 @@ def test_checks_run_under_pytest_with_their_points(tmp_path):
             command += ["--dlbasics-notebook", str(notebook)]
         result = subprocess.run(command, cwd=KIT_ROOT, capture_output=True, text=True, timeout=300)
         assert expected in result.stdout, result.stdout[-3000:]
+
+
+def test_check_command_explains_an_unreadable_notebook(tmp_path):
+    empty = tmp_path / "linear_regression.ipynb"
+    empty.write_text("")
+    guessed = run_dlbasics("check", empty, check=False)
+    assert guessed.returncode == 1 and "status: unreadable: the file is empty" in guessed.stdout
+    unknown = tmp_path / "mine.ipynb"
+    unknown.write_text("")
+    result = run_dlbasics("check", unknown, check=False)
+    assert result.returncode == 2 and "the file is empty" in result.stderr and "Traceback" not in result.stderr
