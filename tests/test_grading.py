@@ -65,3 +65,16 @@ def test_a_fresh_regrade_gives_identical_grades(graded, tmp_path):
     fresh = tmp_path / "fresh"
     run_dlbasics("grade", assignment_id, run.out.parent / "submissions", "--out", fresh, "--quiet", "--jobs", "1")
     assert (fresh / "grades.csv").read_text() == (run.out / "grades.csv").read_text()
+
+
+def test_answers_that_use_randomness_grade_the_same_every_time(solution_notebook, tmp_path):
+    """Every cell and call starts from the same seeds (random, numpy, torch)."""
+    noisy = ("import random, numpy, torch\n"
+             "def predict(x, m, b):\n"
+             "    jitter = random.random() + numpy.random.rand() + torch.rand(1).item()\n"
+             "    return m * x + b + (jitter if jitter > 1.5 else 0.0)\n")
+    notebooks = {"dice": solution_notebook("01-linear-regression", {"predict": noisy})}
+    first = grade_notebooks("01-linear-regression", notebooks, tmp_path / "first")
+    second = grade_notebooks("01-linear-regression", notebooks, tmp_path / "second")
+    assert [c["points"] for c in first.checks("dice")] == [c["points"] for c in second.checks("dice")]
+    assert (first.out / "grades.csv").read_text() == (second.out / "grades.csv").read_text()
