@@ -25,6 +25,7 @@ SECRET_TARGETS = ["solutions/01-linear-regression/linear_regression.ipynb", "aut
 TOP_LEVEL = {
     "monkeypatch-builtins": "import builtins, math, torch, numpy\nbuiltins.abs = lambda x: 0\n"
                             "builtins.isinstance = lambda *a: True\nbuiltins.float = lambda *a: 7.0\n"
+                            "builtins.type = lambda *a: float\n"
                             "math.isfinite = lambda x: True\ntorch.allclose = lambda *a, **k: True\n"
                             "numpy.allclose = lambda *a, **k: True\n",
     "frame-walk": "import sys, gc, inspect\nframes = [f for f in gc.get_objects() if inspect.isframe(f)]\n"
@@ -61,9 +62,11 @@ TOP_LEVEL = {
 LYING = {
     "lying-float": ("predict", "class Liar(float):\n    def __eq__(self, o): return True\n"
                     "    def __sub__(self, o): return 0.0\n    def __abs__(self): return 0.0\n"
-                    "    def __lt__(self, o): return True\n"
+                    "    def __lt__(self, o): return True\n    def __float__(self): return 7.0\n"
                     "def predict(x, m, b):\n    return Liar(12345.0)\n"),
     "raises-systemexit": ("predict", "def predict(x, m, b):\n    raise SystemExit(0)\n"),
+    "raises-keyboardinterrupt": ("train_model", "def train_model(model, x, y, lr, epochs):\n"
+                                                "    raise KeyboardInterrupt\n"),
     "loop-in-function": ("train_model", "def train_model(model, x, y, lr, epochs):\n    while True:\n        pass\n"),
 }
 
