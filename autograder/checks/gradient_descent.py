@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from autograder.selfcheck.api import as_float, as_floats, as_items, expect_close, expect_sequence, points, require
+from autograder.selfcheck.protocol import column_tensor as columns
 from autograder.selfcheck.protocol import tensor
 from autograder.selfcheck.public.gradient_descent import *  # noqa: F403  (the public checks)
 from autograder.selfcheck.public.gradient_descent import (
@@ -17,7 +18,7 @@ from autograder.selfcheck.public.gradient_descent import (
 )
 
 from . import reference as ref
-from .linear_regression import columns, random_data
+from .linear_regression import random_data
 
 
 def public_expected() -> dict:

@@ -18,9 +18,12 @@ from autograder.selfcheck.api import (
     points,
     require,
 )
+from autograder.selfcheck.protocol import column_tensor as columns
 from autograder.selfcheck.protocol import linear, tensor
 from autograder.selfcheck.public.linear_regression import *  # noqa: F403  (the public checks)
 from autograder.selfcheck.public.linear_regression import (
+    COLUMN_HOURS,
+    COLUMN_SCORES,
     ELEMENTWISE_REL,
     FIT_REL,
     HOURS,
@@ -31,7 +34,7 @@ from autograder.selfcheck.public.linear_regression import (
     TRAIN_START,
     TRAJECTORY_REL,
     axes_of,
-    column,
+    read_column,
 )
 
 from . import random_for
@@ -73,24 +76,20 @@ def random_data(name: str, n: int | None = None, noise: float = 1.0):
     return ref.f32s(xs), ref.f32s(ys), r
 
 
-def columns(values) -> dict:
-    return tensor([[v] for v in values])
-
-
 @points(1, "to_column_tensors", hidden=True)
 def test_columns_of_random_data(student):
     xs, ys, _ = random_data("columns")
     x, y = as_items(student.call("to_column_tensors", xs, ys), 2)
-    expect_sequence(column(x, "x", len(xs)), xs, rel=ELEMENTWISE_REL, what="x on random data", show_expected=False,
+    expect_sequence(read_column(x, "x", len(xs)), xs, rel=ELEMENTWISE_REL, what="x on random data", show_expected=False,
                     variants={"x and y are swapped": ys})
-    expect_sequence(column(y, "y", len(ys)), ys, rel=ELEMENTWISE_REL, what="y on random data", show_expected=False)
+    expect_sequence(read_column(y, "y", len(ys)), ys, rel=ELEMENTWISE_REL, what="y on random data", show_expected=False)
 
 
 @points(1, "to_column_tensors", hidden=True)
 def test_columns_of_a_single_pair(student):
     xs, ys, _ = random_data("single pair", n=1)
     x, y = as_items(student.call("to_column_tensors", xs, ys), 2)
-    expect_sequence(column(x, "x", 1) + column(y, "y", 1), xs + ys, rel=ELEMENTWISE_REL,
+    expect_sequence(read_column(x, "x", 1) + read_column(y, "y", 1), xs + ys, rel=ELEMENTWISE_REL,
                     what="one (hours, score) pair", show_expected=False)
 
 
@@ -149,6 +148,13 @@ def _train(student, *, weight, bias, xs, ys, lr, epochs):
     return reply, as_floats(reply["value"], "the list of losses")
 
 
+def _trained_params(reply: dict) -> list[float]:
+    """The weight and bias of the model passed in, as it came back after the call."""
+    params = (reply["args"][0] or {}).get("params", {})
+    return [as_float(params.get("weight", {"t": "none"}), "the model's weight"),
+            as_float(params.get("bias", {"t": "none"}), "the model's bias")]
+
+
 def _training_case(name: str):
     xs, ys, r = random_data(name, noise=0.5)
     # Small random start, a step size that converges visibly on data of scale ~1.
@@ -189,10 +195,7 @@ def test_training_trajectory_on_random_data(student):
 def test_training_updates_the_model_in_place(student):
     case = _training_case("train in place")
     reply, _ = _train(student, **case)
-    model = reply["args"][0] or {}
-    params = model.get("params", {})
-    got = [as_float(params.get("weight", {"t": "none"}), "the model's weight"),
-           as_float(params.get("bias", {"t": "none"}), "the model's bias")]
+    got = _trained_params(reply)
     _, weight, bias = ref.train_linear(case["weight"], case["bias"], case["xs"], case["ys"], case["lr"], case["epochs"])
     if got == [ref.f32(case["weight"]), ref.f32(case["bias"])]:
         raise CheckFailed("the model passed in still has its initial weights: train that model in place "
@@ -205,8 +208,7 @@ def test_training_updates_the_model_in_place(student):
 def test_training_uses_the_learning_rate(student):
     case = dict(_training_case("train lr"), lr=0.0)
     reply, losses = _train(student, **case)
-    params = (reply["args"][0] or {}).get("params", {})
-    got = [as_float(params.get("weight", {"t": "none"}), "weight"), as_float(params.get("bias", {"t": "none"}), "bias")]
+    got = _trained_params(reply)
     require(got == [ref.f32(case["weight"]), ref.f32(case["bias"])],
             "with lr=0 the parameters must not change, but they did: pass lr to torch.optim.SGD",
             "the lr argument is ignored")
@@ -214,7 +216,7 @@ def test_training_uses_the_learning_rate(student):
 
 
 # Feedback shows the student's plot, drawn from these public inputs, next to the expected one.
-FEEDBACK_PLOTS = {"plot_regression": ("plot_regression", (columns(HOURS), columns(SCORES), *PLOT_LINE))}
+FEEDBACK_PLOTS = {"plot_regression": ("plot_regression", (COLUMN_HOURS, COLUMN_SCORES, *PLOT_LINE))}
 
 
 def expected_plots() -> dict[str, bytes]:

@@ -9,7 +9,6 @@ any generated file that differs from what a build would write now.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -68,13 +67,14 @@ def generated_files(assignment: Assignment) -> dict[Path, bytes]:
 
 
 def build(assignments: list[Assignment] | None = None) -> list[Path]:
-    """Write the generated files; remove stale extras in the generated self-check package."""
+    """Write the generated files that changed; remove stale extras in the generated self-check package."""
     written = []
     for assignment in assignments or ASSIGNMENTS.values():
         files = generated_files(assignment)
         package = KIT_ROOT / "assignments" / assignment.id / "selfcheck"
-        if package.exists():
-            shutil.rmtree(package)
+        for path in package.rglob("*") if package.exists() else []:
+            if path.is_file() and path not in files:
+                path.unlink()  # a module no longer shipped
         for path, content in files.items():
             path.parent.mkdir(parents=True, exist_ok=True)
             if not path.exists() or path.read_bytes() != content:

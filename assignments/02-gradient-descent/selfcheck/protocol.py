@@ -24,6 +24,11 @@ def tensor(data, dtype: str = "float32") -> dict:
     return {"t": "tensor", "dtype": dtype, "data": data}
 
 
+def column_tensor(values) -> dict:
+    """A float32 tensor argument of shape (N, 1) holding ``values``."""
+    return tensor([[v] for v in values])
+
+
 def linear(weight: float, bias: float) -> dict:
     """An ``nn.Linear(1, 1)`` argument with grader-chosen initial weights."""
     return {"t": "module", "class": "Linear", "params": {"weight": [[weight]], "bias": [bias]}}

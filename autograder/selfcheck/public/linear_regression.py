@@ -17,12 +17,12 @@ from ..api import (
     require,
 )
 from ..expected import expected_values
-from ..protocol import linear, tensor
+from ..protocol import column_tensor, linear
 
 HOURS = [10, 20, 30, 40, 50, 60, 70, 80]
 SCORES = [480, 520, 710, 680, 830, 890, 920, 980]
-COLUMN_HOURS = tensor([[h] for h in HOURS])
-COLUMN_SCORES = tensor([[s] for s in SCORES])
+COLUMN_HOURS = column_tensor(HOURS)
+COLUMN_SCORES = column_tensor(SCORES)
 
 # Public inputs for the plot and the training checks.
 PLOT_LINE = (7.5, 400.0)
@@ -43,7 +43,7 @@ FIT_REL = 1e-4
 TRAJECTORY_REL = 1e-3
 
 
-def column(value: dict, what: str, n: int) -> list[float]:
+def read_column(value: dict, what: str, n: int) -> list[float]:
     """Values of an (n, 1) float32 tensor, or a failure saying what is wrong with it."""
     if value.get("t") != "tensor":
         raise CheckFailed(f"{what} should be a torch tensor, got {describe(value)}", "wrong type")
@@ -57,9 +57,9 @@ def column(value: dict, what: str, n: int) -> list[float]:
 @points(1, "to_column_tensors")
 def test_columns_of_course_data(student):
     x, y = as_items(student.call("to_column_tensors", HOURS, SCORES), 2)
-    expect_sequence(column(x, "x", len(HOURS)), HOURS, rel=ELEMENTWISE_REL, what="x (hours)",
+    expect_sequence(read_column(x, "x", len(HOURS)), HOURS, rel=ELEMENTWISE_REL, what="x (hours)",
                     variants={"x and y are swapped": SCORES})
-    expect_sequence(column(y, "y", len(SCORES)), SCORES, rel=ELEMENTWISE_REL, what="y (scores)")
+    expect_sequence(read_column(y, "y", len(SCORES)), SCORES, rel=ELEMENTWISE_REL, what="y (scores)")
 
 
 @points(1, "predict")

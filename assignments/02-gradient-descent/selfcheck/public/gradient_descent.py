@@ -6,17 +6,13 @@ reference; the inputs are the example below (hours, true scores, a guessed line'
 
 from ..api import as_float, as_floats, as_items, expect_close, expect_sequence, points, require
 from ..expected import expected_values
-from ..protocol import tensor
+from ..protocol import column_tensor as column
 
 X_EXAMPLE = [10.0, 20.0, 30.0, 40.0]
 Y_TRUE = [480.0, 520.0, 710.0, 680.0]
 Y_PRED = [440.0, 530.0, 620.0, 710.0]
 LINE = (9.0, 350.0)  # the guessed line whose scores are Y_PRED
 STEP_LR, STEPS = 1e-4, 3
-
-
-def column(values: list[float]) -> dict:
-    return tensor([[v] for v in values])
 
 
 EXPECTED = expected_values(__name__)
