@@ -123,17 +123,18 @@ def finish_result(result: dict, template: Template, written: dict | None = None)
     return result
 
 
-def grade_one(assignment: Assignment, template: Template, student: str, path: Path, worker: Worker) -> dict:
+def grade_one(assignment: Assignment, template: Template, student: str, path: Path, worker: Worker,
+              digest: str | None = None) -> dict:
+    """Grade one notebook; ``digest`` is its content hash when the caller has computed it already."""
     if not worker.alive():
         worker.start()  # before the clock starts: "seconds" is this submission's own time
     started = time.monotonic()
-    digest = ""
     try:
-        digest = content_hash(path)
+        digest = digest or content_hash(path)
         notebook = load_notebook(path)
     except UnreadableNotebook as error:
         # Recorded with its hash: a rerun skips it until the student submits a new file.
-        return empty_result(assignment, template, student, path, "unreadable", str(error), digest)
+        return empty_result(assignment, template, student, path, "unreadable", str(error), digest or "")
     except OSError as error:
         return empty_result(assignment, template, student, path, "unreadable", f"cannot read the file: {error}")
     rebuilt = rebuild(template, notebook)
@@ -234,16 +235,17 @@ class Batch:
         done: queue.Queue = queue.Queue()
         pending = 0
         for student, path in submissions:
+            try:
+                digest = content_hash(path)
+            except OSError:
+                digest = None  # grade_one reports the unreadable file
             stored = None
-            if gradebook is not None:
-                try:
-                    stored = gradebook.lookup(self.assignment.id, student, content_hash(path), self.version)
-                except OSError:
-                    stored = None
+            if gradebook is not None and digest:
+                stored = gradebook.lookup(self.assignment.id, student, digest, self.version)
             if stored is not None:
                 done.put((stored, True))
             else:
-                todo.put((student, path))
+                todo.put((student, path, digest))
                 pending += 1
         threads = [threading.Thread(target=self._work, args=(todo, done), daemon=True)
                    for _ in range(min(self.jobs, pending))]
@@ -265,11 +267,11 @@ class Batch:
         try:
             while True:
                 try:
-                    student, path = todo.get_nowait()
+                    student, path, digest = todo.get_nowait()
                 except queue.Empty:
                     return
                 try:
-                    result = grade_one(self.assignment, self.template, student, path, worker)
+                    result = grade_one(self.assignment, self.template, student, path, worker, digest)
                 except SandboxUnavailable as error:
                     result = empty_result(self.assignment, self.template, student, path, "error", str(error))
                 except Exception as error:  # a grader bug must still leave the student's row

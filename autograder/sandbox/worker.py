@@ -51,43 +51,45 @@ def warm_up() -> None:
     sys.modules["selfcheck"] = selfcheck
 
 
-def kill_leftovers(uid: int | None, pgid: int, own_pid_namespace: bool) -> None:
-    """End every process the job left behind, however it detached itself."""
-    if uid is None:
-        try:
-            if own_pid_namespace:
-                # Alone in bubblewrap's pid namespace: kill(-1) spares only us and its init.
-                os.kill(-1, signal.SIGKILL)
-            else:
-                os.killpg(pgid, signal.SIGKILL)  # the best we can do without a uid or namespace
-        except (ProcessLookupError, PermissionError):
-            pass
-        return
-    helper = os.fork()
-    if helper == 0:
-        try:
-            os.setgid(uid)
-            os.setuid(uid)
-            # kill(-1) as the job's uid reaches exactly that uid's processes (in this pid
-            # namespace under bubblewrap): a fork storm, a setsid()'d daemon, all of them.
-            os.kill(-1, signal.SIGKILL)
-        except OSError:
-            pass
-        os._exit(0)
-    os.waitpid(helper, 0)
+def as_job_uid(action, uid: int | None) -> None:
+    """Run ``action`` in a forked helper with the job's uid, and wait for it.
 
-
-def remove_scratch(path: str, uid: int | None) -> None:
+    With the job's uid, the helper reaches exactly the job's processes and files: nothing
+    of the worker's, nothing of another job's.
+    """
     helper = os.fork()
     if helper == 0:
         try:
             if uid is not None:
                 os.setgid(uid)
                 os.setuid(uid)
-            shutil.rmtree(path, ignore_errors=True)
+            action()
+        except OSError:
+            pass
         finally:
             os._exit(0)
     os.waitpid(helper, 0)
+
+
+def kill_leftovers(uid: int | None, pgid: int, own_pid_namespace: bool) -> None:
+    """End every process the job left behind, however it detached itself."""
+    if uid is not None:
+        # kill(-1) as the job's uid reaches exactly that uid's processes (in this pid
+        # namespace under bubblewrap): a fork storm, a setsid()'d daemon, all of them.
+        as_job_uid(lambda: os.kill(-1, signal.SIGKILL), uid)
+        return
+    try:
+        if own_pid_namespace:
+            # Alone in bubblewrap's pid namespace: kill(-1) spares only us and its init.
+            os.kill(-1, signal.SIGKILL)
+        else:
+            os.killpg(pgid, signal.SIGKILL)  # the best we can do without a uid or namespace
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def remove_scratch(path: str, uid: int | None) -> None:
+    as_job_uid(lambda: shutil.rmtree(path, ignore_errors=True), uid)
 
 
 def run_job(job: dict, channel: socket.socket, control: socket.socket, uid: int | None) -> dict:
