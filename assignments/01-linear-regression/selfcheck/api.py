@@ -192,6 +192,25 @@ def close(got: float, expected: float, rel: float, abs_: float = 0.0) -> bool:
     return math.isfinite(got) and abs(got - expected) <= max(rel * abs(expected), abs_)
 
 
+def matches(got, value, rel: float, abs_: float = 0.0) -> bool:
+    """``got`` equals ``value`` within tolerance: two numbers, or two sequences item by item."""
+    if isinstance(value, (list, tuple)):
+        return (isinstance(got, (list, tuple)) and len(got) == len(value)
+                and all(close(g, v, rel, abs_) for g, v in zip(got, value)))
+    return isinstance(got, (int, float)) and close(got, value, rel, abs_)
+
+
+def match_variant(got, variants: dict, rel: float, abs_: float = 0.0) -> str | None:
+    """The name of the first known mistake that would have produced ``got``."""
+    return next((name for name, value in variants.items() if matches(got, value, rel, abs_)), None)
+
+
+def _wrong(what: str, detail: str, mistake: str | None):
+    if mistake:
+        raise CheckFailed(f"{what}: {detail}. This looks like: {mistake}.", mistake)
+    raise CheckFailed(f"{what}: {detail}.")
+
+
 def expect_close(got: float, expected: float, *, rel: float, abs_: float = 0.0,
                  what: str = "the result", variants: dict | None = None, show_expected: bool = True):
     """Pass if ``got`` is within tolerance of ``expected``; otherwise name a matching mistake.
@@ -201,40 +220,22 @@ def expect_close(got: float, expected: float, *, rel: float, abs_: float = 0.0,
     """
     if close(got, expected, rel, abs_):
         return
-    mistake = match_variant(got, variants or {}, rel, abs_)
     detail = f"expected {expected:.6g}, got {got:.6g}" if show_expected else f"got {got:.6g}, which is not right"
-    if mistake:
-        raise CheckFailed(f"{what}: {detail}. This looks like: {mistake}.", mistake)
-    raise CheckFailed(f"{what}: {detail}.")
-
-
-def match_variant(got, variants: dict, rel: float, abs_: float = 0.0) -> str | None:
-    for name, value in variants.items():
-        if isinstance(value, (list, tuple)):
-            if isinstance(got, (list, tuple)) and len(got) == len(value) and all(
-                close(g, v, rel, abs_) for g, v in zip(got, value)
-            ):
-                return name
-        elif isinstance(got, (int, float)) and close(got, value, rel, abs_):
-            return name
-    return None
+    _wrong(what, detail, match_variant(got, variants or {}, rel, abs_))
 
 
 def expect_sequence(got: list[float], expected: list[float], *, rel: float, abs_: float = 0.0,
                     what: str = "the result", variants: dict | None = None, show_expected: bool = True):
     """Compare two sequences elementwise; name a mistake variant if one matches instead."""
-    if len(got) == len(expected) and all(close(g, e, rel, abs_) for g, e in zip(got, expected)):
+    if matches(got, expected, rel, abs_):
         return
-    mistake = match_variant(got, variants or {}, rel, abs_)
     if len(got) != len(expected):
         detail = f"expected {len(expected)} values, got {len(got)}"
     else:
         first = next(i for i, (g, e) in enumerate(zip(got, expected)) if not close(g, e, rel, abs_))
         detail = (f"item {first} is {got[first]:.6g}, expected {expected[first]:.6g}" if show_expected
                   else f"item {first} is {got[first]:.6g}, which is not right")
-    if mistake:
-        raise CheckFailed(f"{what}: {detail}. This looks like: {mistake}.", mistake)
-    raise CheckFailed(f"{what}: {detail}.")
+    _wrong(what, detail, match_variant(got, variants or {}, rel, abs_))
 
 
 def require(condition: bool, message: str, mistake: str | None = None):
