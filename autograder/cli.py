@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from autograder.checks import UnknownAssignment
+
 EXIT_USAGE = 2
 
 
@@ -80,8 +82,8 @@ def cmd_grade(args) -> int:
     try:
         assignment = get_assignment(args.assignment)
         submissions = find_submissions([Path(p) for p in args.submissions], assignment)
-    except (KeyError, FileNotFoundError) as error:
-        return _fail(str(error).strip("'\""))
+    except (UnknownAssignment, FileNotFoundError) as error:
+        return _fail(str(error))
     if not submissions:
         return _fail("no notebooks found in " + ", ".join(args.submissions))
     out = Path(args.out)
@@ -151,8 +153,8 @@ def cmd_check(args) -> int:
 
     try:
         assignment = _assignment_of(path, args.assignment)
-    except KeyError as error:
-        return _fail(str(error).strip("'\""))
+    except UnknownAssignment as error:
+        return _fail(str(error))
     except UnreadableNotebook as error:
         return _fail(f"{path}: {error}")
     template = load_template(assignment)
@@ -193,8 +195,8 @@ def cmd_import_scores(args) -> int:
 
     try:
         assignment = get_assignment(args.assignment)
-    except KeyError as error:
-        return _fail(str(error).strip("'\""))
+    except UnknownAssignment as error:
+        return _fail(str(error))
     path = Path(args.csv)
     if not path.is_file():
         return _fail(f"no such file: {path}")

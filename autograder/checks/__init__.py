@@ -49,13 +49,17 @@ ASSIGNMENTS = {
 }
 
 
+class UnknownAssignment(LookupError):
+    """No assignment has that name (a LookupError, whose message is printed as is)."""
+
+
 def get_assignment(name: str) -> Assignment:
     """An assignment by id (``01-linear-regression``), by number (``01``, ``1``) or module name."""
     for assignment in ASSIGNMENTS.values():
         if name in (assignment.id, assignment.module, assignment.id.split("-", 1)[0], str(int(assignment.id[:2]))):
             return assignment
     known = ", ".join(ASSIGNMENTS)
-    raise KeyError(f"unknown assignment {name!r}; the assignments are: {known}")
+    raise UnknownAssignment(f"unknown assignment {name!r}; the assignments are: {known}")
 
 
 # The seed of hidden inputs. Kept by the grader: it never enters the sandbox or the
