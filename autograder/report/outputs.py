@@ -45,6 +45,11 @@ def visible_checks(result: dict, released: bool) -> list[dict]:
     return shown
 
 
+def total_score(result: dict, manual: dict[str, float] | None) -> float:
+    """The automatic points plus whatever the instructor scored by hand."""
+    return result["auto_total"] + sum((manual or {}).values())
+
+
 def gradescope(result: dict, manual: dict[str, float] | None = None) -> dict:
     """Gradescope's results.json: one test per check, hidden checks visible after publishing."""
     tests = [{
@@ -62,7 +67,7 @@ def gradescope(result: dict, manual: dict[str, float] | None = None) -> dict:
     output = result["message"] or f"Automatic score {result['auto_total']:g} / {result['auto_max']:g}."
     if result.get("isolation_note"):
         output += f" ({result['isolation_note']})"
-    return {"score": result["auto_total"] + sum((manual or {}).values()), "output": output,
+    return {"score": total_score(result, manual), "output": output,
             "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
 
 
@@ -79,10 +84,9 @@ def csv_rows(results: list[dict], questions: list[str], written: list[str],
     for r in sorted(results, key=lambda r: r["student"]):
         scores = manual.get(r["student"], {})
         row_manual = [scores.get(q, "") for q in written]
-        total = r["auto_total"] + sum(v for v in scores.values() if isinstance(v, (int, float)))
         writer.writerow([r["student"], *[_num(r["questions"].get(q, {}).get("points", 0)) for q in questions],
-                         *[_num(v) if v != "" else "" for v in row_manual], _num(total), _num(r["max_points"]),
-                         r["status"]])
+                         *[_num(v) if v != "" else "" for v in row_manual], _num(total_score(r, scores)),
+                         _num(r["max_points"]), r["status"]])
     return buffer.getvalue()
 
 
