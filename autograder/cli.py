@@ -45,19 +45,21 @@ def cmd_run_solutions(args) -> int:
 
 def _assignment_of(notebook_path: Path, name: str | None):
     from autograder.checks import ASSIGNMENTS, get_assignment
-    from autograder.notebook.submission import load_notebook, nbgrader_meta
+    from autograder.grading.intake import read_submission
+    from autograder.notebook.submission import load_notebook, nbgrader_meta, parse_notebook
 
     if name:
         return get_assignment(name)
     for assignment in ASSIGNMENTS.values():
         if notebook_path.name == assignment.notebook:
             return assignment
-    def grade_ids(path: Path) -> set:
-        return {nbgrader_meta(c).get("grade_id") for c in load_notebook(path)["cells"]} - {None}
+
+    def grade_ids(notebook: dict) -> set:
+        return {nbgrader_meta(c).get("grade_id") for c in notebook["cells"]} - {None}
 
     # Renamed file: the assignment whose template shares the most grade ids with it.
-    ids = grade_ids(notebook_path)
-    return max(ASSIGNMENTS.values(), key=lambda a: len(ids & grade_ids(a.release)))
+    ids = grade_ids(parse_notebook(read_submission(notebook_path)))
+    return max(ASSIGNMENTS.values(), key=lambda a: len(ids & grade_ids(load_notebook(a.release))))
 
 
 def _limits(args):
@@ -75,63 +77,98 @@ def cmd_grade(args) -> int:
     from tqdm import tqdm
 
     from autograder.checks import get_assignment
-    from autograder.grading.grade import Batch, find_submissions, safe_name
+    from autograder.grading.grade import GRADER_ERROR, UNREADABLE, Batch, empty_result
     from autograder.grading.gradebook import Gradebook
-    from autograder.report import outputs
+    from autograder.grading.intake import find_submissions
+    from autograder.text import terminal_text as clean
 
     try:
         assignment = get_assignment(args.assignment)
-        submissions = find_submissions([Path(p) for p in args.submissions], assignment)
+        submissions, skipped, problems = find_submissions([Path(p) for p in args.submissions], assignment)
     except (UnknownAssignment, FileNotFoundError) as error:
         return _fail(str(error))
-    if not submissions:
+    for item in skipped:
+        print(clean(f"skipped {item.path}: {item.reason}"), file=sys.stderr)
+    if not submissions and not problems:
         return _fail("no notebooks found in " + ", ".join(args.submissions))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     gradebook = Gradebook(Path(args.gradebook) if args.gradebook else out / "gradebook.sqlite")
     batch = Batch(assignment, jobs=args.jobs, limits=_limits(args))
-    manual = gradebook.manual(assignment.id)
-    expected_plots: dict | None = None  # rendered on the first result, in this thread, while workers run
     started = time.monotonic()
     reused = 0
 
-    def write_student(result: dict, was_stored: bool) -> None:
-        nonlocal reused, expected_plots
-        if expected_plots is None:
-            expected_plots = _expected_plots(assignment)
+    def count(result: dict, was_stored: bool) -> None:
+        nonlocal reused
         reused += was_stored
-        folder = out / safe_name(result["student"])
-        scores = manual.get(result["student"], {})
-        outputs.write_atomic(folder / "results.json", outputs.dumps(outputs.gradescope(result, scores)))
-        outputs.write_atomic(folder / "feedback.html",
-                             outputs.feedback_html(result, released=args.release,
-                                                   expected_plots=expected_plots))
 
+    for student, path, reason in problems:  # a link, an ambiguous folder: a row that says so
+        gradebook.record(empty_result(assignment, batch.template, student, path, UNREADABLE, reason), batch.version)
     with tqdm(total=len(submissions), desc=f"grading {assignment.id}", unit="nb", disable=args.quiet,
               file=sys.stderr) as bar:
-        batch.run(submissions, gradebook=gradebook, on_result=write_student, progress=bar)
-    stored = {r["student"]: r for r in gradebook.results(assignment.id)}
-    results = [stored[student] for student, _ in submissions if student in stored]
-    questions = list(batch.template.points)
-    written = list(batch.template.written)
-    outputs.write_atomic(out / "grades.csv", outputs.csv_rows(results, questions, written, manual))
-    info = outputs.summary(results, questions)
-    outputs.write_atomic(out / "histogram.png", outputs.histogram_png(info["totals"], info["max_points"]))
-    outputs.write_atomic(out / "summary.html", outputs.summary_html(info, assignment.id))
-    outputs.write_atomic(out / "summary.json", outputs.dumps({k: v for k, v in info.items() if k != "totals"}))
-    for question, max_points in batch.template.written.items():
-        answers = [(r["student"], r["written"].get(question, {}).get("answer", "")) for r in results]
-        outputs.write_atomic(out / "review" / f"{question}.html",
-                             outputs.review_page(assignment.id, question, answers, max_points))
+        batch.run(submissions, gradebook=gradebook, on_result=count, progress=bar)
+    # Every output is written from the whole gradebook: a run that graded one late notebook
+    # leaves the class's files complete, and a failed write is redone by the next run.
+    results = gradebook.results(assignment.id)
+    failed_writes = write_outputs(assignment, batch.template, results, gradebook.manual(assignment.id), out,
+                                  released=args.release)
+    gradebook.close()
+    info = None
+    faults = [r["student"] for r in results if r["status"] == GRADER_ERROR]
     if not args.quiet:
-        print(outputs.summary_text(info))
+        from autograder.report import outputs
+
+        info = outputs.summary(results, list(batch.template.points))
+        print(clean(outputs.summary_text(info)))
         note = results[0].get("isolation_note") if results else ""
         if note:
             print(f"warning: {note}")
-        print(f"graded {len(results) - reused}, reused {reused} unchanged, in {time.monotonic() - started:.1f} s; "
-              f"wrote {out / 'grades.csv'}, {out / 'summary.html'} and a feedback.html per student in {out}/")
-    gradebook.close()
-    return 0
+        print(f"graded {len(submissions) - reused}, reused {reused} unchanged, in {time.monotonic() - started:.1f} s; "
+              f"wrote {out / 'grades.csv'}, {out / 'summary.html'} and a feedback.html per student in "
+              f"{out / 'feedback'}/")
+    for student, error in failed_writes:
+        print(clean(f"error: could not write the outputs of {student!r}: {error}; its grade is in the gradebook, "
+                    "rerun to write them"), file=sys.stderr)
+    if faults:
+        print(clean(f"error: the grader itself failed on {len(faults)} submission(s) ({', '.join(faults[:5])}"
+                    f"{', ...' if len(faults) > 5 else ''}): status '{GRADER_ERROR}' in grades.csv, no points "
+                    "awarded for what failed; please report it"), file=sys.stderr)
+    return 1 if faults or failed_writes else 0
+
+
+def write_outputs(assignment, template, results: list[dict], manual: dict, out: Path, released: bool) -> list:
+    """Every file of a grading run, from the gradebook's results; returns the students whose files failed.
+
+    One student's files failing to write (a full disk, a permission) stops nothing: the
+    others and the class-wide files are still written, and the failure is reported.
+    """
+    from autograder.grading.intake import student_folder
+    from autograder.report import outputs
+
+    expected_plots = _expected_plots(assignment) if results else {}
+    failed = []
+    for result in results:
+        scores = manual.get(result["student"], {})
+        folder = student_folder(out, result["student"])
+        try:
+            outputs.write_atomic(folder / "results.json", outputs.dumps(outputs.gradescope(result, scores)))
+            outputs.write_atomic(folder / "feedback.html",
+                                 outputs.feedback_html(result, released=released, expected_plots=expected_plots))
+        except (OSError, ValueError) as error:
+            failed.append((result["student"], error))
+    questions = list(template.points)
+    written = list(template.written)
+    outputs.write_atomic(out / "grades.csv", outputs.csv_rows(results, questions, written, manual))
+    info = outputs.summary(results, questions)
+    histogram = outputs.histogram_png(info["totals"], info["max_points"])
+    outputs.write_atomic(out / "histogram.png", histogram)
+    outputs.write_atomic(out / "summary.html", outputs.summary_html(info, assignment.id, histogram))
+    outputs.write_atomic(out / "summary.json", outputs.dumps({k: v for k, v in info.items() if k != "totals"}))
+    for question, max_points in template.written.items():
+        answers = [(r["student"], r["written"].get(question, {}).get("answer", "")) for r in results]
+        outputs.write_atomic(out / "review" / f"{question}.html",
+                             outputs.review_page(assignment.id, question, answers, max_points))
+    return failed
 
 
 def _expected_plots(assignment) -> dict:
@@ -143,26 +180,32 @@ def _expected_plots(assignment) -> dict:
 
 def cmd_check(args) -> int:
     from autograder.grading.grade import grade_one, load_template
+    from autograder.report.safe import clean_terminal
     from autograder.sandbox.pool import SandboxUnavailable, Worker
     from autograder.selfcheck.display import as_text
 
+    # Everything printed here can hold student text (the file name, cell errors, check messages):
+    # escape sequences in it could clear the screen and print a fake score.
+    def say(text: str) -> None:
+        print(clean_terminal(text))
+
     path = Path(args.notebook)
     if not path.is_file():
-        return _fail(f"no such notebook: {path}")
+        return _fail(clean_terminal(f"no such notebook: {path}"))
     from autograder.notebook.submission import UnreadableNotebook
 
     try:
         assignment = _assignment_of(path, args.assignment)
     except UnknownAssignment as error:
-        return _fail(str(error))
+        return _fail(clean_terminal(str(error)))
     except UnreadableNotebook as error:
-        return _fail(f"{path}: {error}")
+        return _fail(clean_terminal(f"{path}: {error}"))
     template = load_template(assignment)
     worker = Worker(_limits(args))
     try:
         result = grade_one(assignment, template, path.stem, path, worker)
     except SandboxUnavailable as error:
-        return _fail(str(error))
+        return _fail(clean_terminal(str(error)))
     finally:
         worker.stop()
     from autograder.report.outputs import visible_checks
@@ -170,22 +213,22 @@ def cmd_check(args) -> int:
 
     checks = [CheckResult(**{k: c[k] for k in ("name", "question", "points", "max_points", "status", "message",
                                                "hidden", "mistake")}) for c in visible_checks(result, args.release)]
-    print(f"{assignment.id}: {path}")
+    say(f"{assignment.id}: {path}")
     if result["message"]:
-        print(f"status: {result['status']}: {result['message']}")
+        say(f"status: {result['status']}: {result['message']}")
     if result["status"] == "unreadable":
         return 1
     for question, q in result["questions"].items():
         mine = [c for c in checks if c.question == question]
-        print(f"\n[{q['points']:g}/{q['max_points']:g}] " + as_text(question, mine))
+        say(f"\n[{q['points']:g}/{q['max_points']:g}] " + as_text(question, mine))
     for cell in result["cells"]:
         if cell["status"] != "ok":
-            print(f"\ncell {cell['label']}: {cell['status']}\n{cell['message']}")
+            say(f"\ncell {cell['label']}: {cell['status']}\n{cell['message']}")
     if result.get("isolation_note"):
-        print(f"\nwarning: {result['isolation_note']}")
+        say(f"\nwarning: {result['isolation_note']}")
     written = sum(w["max_points"] for w in result["written"].values())
-    print(f"\nautomatic score: {result['auto_total']:g} / {result['auto_max']:g}"
-          + (f" (+ {written:g} points of written answers, graded by hand)" if written else ""))
+    say(f"\nautomatic score: {result['auto_total']:g} / {result['auto_max']:g}"
+        + (f" (+ {written:g} points of written answers, graded by hand)" if written else ""))
     return 0
 
 
@@ -270,7 +313,13 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        # Everything graded so far is in the gradebook (one transaction per submission).
+        print("\ndlbasics: interrupted; what was graded is kept, run the same command again to resume",
+              file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -42,9 +42,9 @@ class Graded:
         return [c for c in self.results[student]["checks"] if question is None or c["question"] == question]
 
     def gradescope(self, student: str) -> dict:
-        from autograder.grading.grade import safe_name
+        from autograder.grading.intake import student_folder
 
-        return json.loads((self.out / safe_name(student) / "results.json").read_text())
+        return json.loads((student_folder(self.out, student) / "results.json").read_text())
 
 
 def read_outputs(out: Path, process=None) -> Graded:

@@ -20,7 +20,7 @@ import pytest
 from conftest import grade_notebooks, read_outputs, run_dlbasics
 
 from autograder.checks import ASSIGNMENTS, KIT_ROOT
-from autograder.grading.grade import safe_name
+from autograder.grading.intake import MAX_FILE_BYTES, folder_name, student_folder
 from autograder.notebook.fill import fill, solution_answers, write
 from autograder.notebook.submission import nbgrader_meta
 
@@ -104,10 +104,14 @@ def batch(tmp_path_factory):
     notebooks["no-cells"] = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []})
     notebooks["latin-1"] = "{\"cells\": [], \"x\": \"caf\xe9\"}".encode("latin-1")
 
-    big = reference()
+    big = reference()  # just under the size limit, as a notebook with large saved outputs would be
     big["cells"].append({"cell_type": "markdown", "metadata": {}, "id": "big",
-                         "source": "data " * (12 * 1024 * 1024)})  # a 60 MB notebook
-    notebooks["sixty-mb"] = big
+                         "source": "data " * ((MAX_FILE_BYTES - 200_000) // 5)})
+    notebooks["large"] = big
+    huge = reference()
+    huge["cells"].append({"cell_type": "markdown", "metadata": {}, "id": "huge",
+                          "source": "data " * (MAX_FILE_BYTES // 5)})
+    notebooks["over-the-limit"] = huge
 
     notebooks["José Núñez"] = reference()
     notebooks["with spaces"] = reference()
@@ -161,25 +165,31 @@ def test_old_empty_and_undecodable_notebooks(batch):
     assert run.results["latin-1"]["status"] == "unreadable" and "UTF-8" in run.results["latin-1"]["message"]
 
 
-def test_a_sixty_megabyte_notebook_is_graded(batch):
+def test_a_large_notebook_is_graded_and_one_over_the_limit_is_refused_with_the_fix(batch):
     run, _ = batch
-    assert run.results["sixty-mb"]["auto_total"] == FULL
+    assert run.results["large"]["auto_total"] == FULL
+    refused = run.results["over-the-limit"]
+    assert refused["status"] == "unreadable" and refused["auto_total"] == 0
+    assert "clear the outputs" in refused["message"].lower()
 
 
 @pytest.mark.parametrize("student", ["José Núñez", "with spaces", "..dots"])
 def test_odd_student_ids_keep_their_name_and_stay_inside_the_output(batch, student):
     run, _ = batch
     assert float(run.rows[student]["total"]) == FULL
-    folder = run.out / safe_name(student)
-    assert folder.parent == run.out and (folder / "results.json").exists()
+    folder = student_folder(run.out, student)
+    assert folder.parent == run.out / "feedback" and (folder / "results.json").exists()
 
 
-def test_safe_names_cannot_escape():
-    for student in ["../evil", "..", "/etc/passwd", "a/../../b", "", "x" * 500]:
-        name = safe_name(student)
-        assert "/" not in name and not name.startswith(".") and 0 < len(name) <= 120
-    assert safe_name("../evil") != safe_name("__evil") and safe_name("alice") == "alice"
-    assert safe_name("x" * 200 + "a") != safe_name("x" * 200 + "b")
+def test_folder_names_cannot_escape_and_never_collide():
+    odd = ["../evil", "..", ".", "/etc/passwd", "a/../../b", "", "x" * 500, "x" * 500 + "y", "__evil",
+           "%2E%2E", "a b", "a%20b", "grades.csv", "alice~2", "José", "Jose\u0301", "a\x00b", "\ud800"]
+    names = [folder_name(student) for student in odd]
+    assert len(set(names)) == len(odd), "two ids share a folder"
+    for name in names:
+        assert "/" not in name and "\x00" not in name and not name.startswith(".") and 0 < len(name) <= 140
+        name.encode("utf-8")  # valid text, writable as a file name
+    assert folder_name("alice") == "alice" and folder_name("jane.doe@uni.edu") == "jane.doe@uni.edu"
 
 
 def test_killed_batch_resumes_and_grades_each_submission_once(tmp_path):

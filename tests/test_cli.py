@@ -43,7 +43,7 @@ def test_sample_class_grades_as_described(tmp_path):
     assert "most frequent mistakes" in process.stdout
     for name in ("summary.html", "histogram.png", "summary.json"):
         assert (out / name).stat().st_size > 0
-    feedback = (out / "bob" / "feedback.html").read_text()
+    feedback = (out / "feedback" / "bob" / "feedback.html").read_text()
     assert "slope and intercept are swapped" in feedback
     assert "zero_grad" in feedback
 

@@ -118,7 +118,8 @@ def batch(tmp_path_factory, listener):
     out = work / "out"
     victims = [str(KIT_ROOT / t) for t in SECRET_TARGETS] + [str(work / "submissions" / "honest-1.ipynb"),
                                                              str(out / "grades.csv"), str(out / "gradebook.sqlite")]
-    forged = [str(out / "honest-1" / "results.json"), str(out / "forged-results" / "results.json")]
+    forged = [str(out / "feedback" / "honest-1" / "results.json"),
+              str(out / "feedback" / "forged-results" / "results.json")]
     port, hits = listener
     before: dict[str, str] = {}
     notebooks = {"honest-1": fill(assignment, solution_answers(assignment)),

@@ -17,9 +17,18 @@ import traceback
 from pathlib import Path
 
 from autograder.checks import KIT_ROOT, Assignment, seed
-from autograder.notebook.submission import Template, UnreadableNotebook, content_hash, load_notebook, rebuild
+from autograder.grading.intake import Submission, digest, read_submission
+from autograder.notebook.submission import Template, UnreadableNotebook, load_notebook, parse_notebook, rebuild
 from autograder.sandbox.pool import Limits, SandboxUnavailable, Worker, isolation_note
-from autograder.selfcheck.api import CRASHED, NOT_ATTEMPTED, PASSED, TIMEOUT, run_check
+from autograder.selfcheck.api import CRASHED, ERROR, NOT_ATTEMPTED, PASSED, TIMEOUT, run_check
+from autograder.text import valid_data
+
+# Statuses of a whole submission besides the question statuses. ``grader error`` is the
+# grader's own fault (a check that raised, a sandbox that could not start, a bug here): the
+# row says so, no point is awarded for what it affected, and `dlbasics grade` exits non-zero.
+GRADED = "graded"
+UNREADABLE = "unreadable"
+GRADER_ERROR = "grader error"
 
 
 def load_template(assignment: Assignment) -> Template:
@@ -45,46 +54,16 @@ def grader_version(assignment: Assignment) -> str:
     return digest.hexdigest()[:16]
 
 
-def safe_name(student: str) -> str:
-    """A folder name for a student id that cannot escape the output directory."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", student).lstrip(".") or "student"
-    if cleaned != student or len(cleaned) > 100:
-        # Changed or shortened: the hash keeps two different ids from sharing a folder.
-        cleaned = cleaned[:100] + "-" + hashlib.sha256(student.encode()).hexdigest()[:8]
-    return cleaned
-
-
-def find_submissions(inputs: list[Path], assignment: Assignment) -> list[tuple[str, Path]]:
-    """(student id, notebook path) pairs: a file's stem, or a folder's name for a folder per student."""
-    found: list[tuple[str, Path]] = []
-    for item in inputs:
-        if item.is_file():
-            found.append((item.stem, item))
-        elif item.is_dir():
-            for entry in sorted(item.iterdir()):
-                if entry.is_file() and entry.suffix == ".ipynb":
-                    found.append((entry.stem, entry))
-                elif entry.is_dir() and not entry.name.startswith("."):
-                    notebooks = sorted(entry.glob("*.ipynb"))
-                    named = [nb for nb in notebooks if nb.name == assignment.notebook]
-                    if named or notebooks:
-                        found.append((entry.name, (named or notebooks)[0]))
-        else:
-            raise FileNotFoundError(f"no such file or folder: {item}")
-    seen: dict[str, int] = {}
-    unique = []
-    for student, path in found:
-        seen[student] = seen.get(student, 0) + 1
-        unique.append((student if seen[student] == 1 else f"{student}~{seen[student]}", path))
-    return unique
-
-
 def _question_status(checks: list[dict]) -> str:
     statuses = {c["status"] for c in checks}
     if statuses == {PASSED}:
         return PASSED
     if statuses == {NOT_ATTEMPTED}:
         return NOT_ATTEMPTED
+    if ERROR in statuses or GRADER_ERROR in statuses:
+        return GRADER_ERROR
+    if statuses == {UNREADABLE}:
+        return UNREADABLE
     for word in (TIMEOUT, CRASHED):
         if word in statuses:
             return word
@@ -124,40 +103,52 @@ def finish_result(result: dict, template: Template, written: dict | None = None)
 
 
 def grade_one(assignment: Assignment, template: Template, student: str, path: Path, worker: Worker,
-              digest: str | None = None) -> dict:
-    """Grade one notebook; ``digest`` is its content hash when the caller has computed it already."""
+              data: bytes | None = None) -> dict:
+    """Grade one notebook from ``data``, the bytes intake read and hashed (read here if not given).
+
+    The bytes hashed are the bytes graded: the file is never opened a second time.
+    """
+    try:
+        data = read_submission(path) if data is None else data
+    except UnreadableNotebook as error:
+        return empty_result(assignment, template, student, path, UNREADABLE, str(error))
+    sha = digest(data)
+    try:
+        notebook = parse_notebook(data)
+        rebuilt = rebuild(template, notebook)
+    except UnreadableNotebook as error:
+        # Recorded with its hash: a rerun skips it until the student submits a new file.
+        return empty_result(assignment, template, student, path, UNREADABLE, str(error), sha)
+    del data, notebook
     if not worker.alive():
         worker.start()  # before the clock starts: "seconds" is this submission's own time
     started = time.monotonic()
-    try:
-        digest = digest or content_hash(path)
-        notebook = load_notebook(path)
-    except UnreadableNotebook as error:
-        # Recorded with its hash: a rerun skips it until the student submits a new file.
-        return empty_result(assignment, template, student, path, "unreadable", str(error), digest or "")
-    except OSError as error:
-        return empty_result(assignment, template, student, path, "unreadable", f"cannot read the file: {error}")
-    rebuilt = rebuild(template, notebook)
     session = worker.open(rebuilt.cells)
     checks = [run_check(fn, session).as_dict() for fn in assignment.checks()]
     plots = _student_plots(assignment, session)
     report = session.close()
     _blame_broken_cells(checks, session.cells)
-    status, message = "graded", ""
+    status, message = GRADED, ""
     if session.ended:
         status, message = session.ended, session.ended_message
     elif report.get("worker_died"):
         status, message = CRASHED, "the sandbox worker died while this submission ran"
     result = {
-        "assignment": assignment.id, "student": student, "file": str(path), "hash": digest,
+        "assignment": assignment.id, "student": student, "file": str(path), "hash": sha,
         "status": status, "message": message, "isolation": worker.mode,
         "isolation_note": isolation_note(worker.mode), "questions": {}, "checks": checks,
         "cells": [{k: c.get(k) for k in ("label", "status", "message")} for c in session.cells
                   if isinstance(c, dict)],
         "notes": rebuilt.notes, "written": {}, "plots": plots, "seconds": round(time.monotonic() - started, 3),
     }
-    result = finish_result(result, template, rebuilt.written)
-    if status == "graded" and all(q["status"] == NOT_ATTEMPTED for q in result["questions"].values()):
+    # Everything the child sent is student-controlled text: valid before it is stored or shown.
+    result = finish_result(valid_data(result), template, rebuilt.written)
+    faults = [c for c in result["checks"] if c["status"] == ERROR]
+    if faults:
+        result["status"] = GRADER_ERROR
+        result["message"] = (f"{len(faults)} check(s) failed inside the grader ({faults[0]['name']}: "
+                             f"{faults[0]['message']}); they award no points. Please report it.")
+    elif status == GRADED and all(q["status"] == NOT_ATTEMPTED for q in result["questions"].values()):
         result["status"], result["message"] = NOT_ATTEMPTED, "no function of the assignment was implemented"
     _name_failing_dependencies(result, rebuilt.sources)
     slow = [q for q, info in result["questions"].items() if info["status"] == TIMEOUT]
@@ -229,26 +220,19 @@ class Batch:
         self.limits = limits or Limits()
         self.version = grader_version(assignment)
 
-    def run(self, submissions: list[tuple[str, Path]], gradebook=None, on_result=None, progress=None):
-        """Grade ``submissions``; call ``on_result(result, reused)`` in this thread for each."""
+    def run(self, submissions: list[Submission], gradebook=None, on_result=None, progress=None) -> None:
+        """Grade ``submissions``; call ``on_result(result, reused)`` in this thread for each.
+
+        Each worker thread reads one file at a time (so at most ``jobs`` submissions are in
+        memory), hashes it, reuses the gradebook's result for those exact bytes and this
+        grader, or grades the bytes it hashed.
+        """
         todo: queue.Queue = queue.Queue()
         done: queue.Queue = queue.Queue()
-        pending = 0
-        for student, path in submissions:
-            try:
-                digest = content_hash(path)
-            except OSError:
-                digest = None  # grade_one reports the unreadable file
-            stored = None
-            if gradebook is not None and digest:
-                stored = gradebook.lookup(self.assignment.id, student, digest, self.version)
-            if stored is not None:
-                done.put((stored, True))
-            else:
-                todo.put((student, path, digest))
-                pending += 1
-        threads = [threading.Thread(target=self._work, args=(todo, done), daemon=True)
-                   for _ in range(min(self.jobs, pending))]
+        for submission in submissions:
+            todo.put(submission)
+        threads = [threading.Thread(target=self._work, args=(todo, done, gradebook), daemon=True)
+                   for _ in range(min(self.jobs, len(submissions)))]
         for thread in threads:
             thread.start()
         for _ in range(len(submissions)):
@@ -262,24 +246,39 @@ class Batch:
         for thread in threads:
             thread.join()
 
-    def _work(self, todo: queue.Queue, done: queue.Queue) -> None:
+    def _one(self, submission: Submission, worker: Worker, gradebook) -> tuple[dict, bool]:
+        student, path = submission.student, submission.path
+        try:
+            data = read_submission(path)
+        except UnreadableNotebook as error:
+            return empty_result(self.assignment, self.template, student, path, UNREADABLE, str(error)), False
+        if gradebook is not None:
+            stored = gradebook.lookup(self.assignment.id, student, digest(data), self.version)
+            if stored is not None:
+                return stored, True
+        return grade_one(self.assignment, self.template, student, path, worker, data), False
+
+    def _work(self, todo: queue.Queue, done: queue.Queue, gradebook) -> None:
         worker = Worker(self.limits)
         try:
             while True:
                 try:
-                    student, path, digest = todo.get_nowait()
+                    submission = todo.get_nowait()
                 except queue.Empty:
                     return
                 try:
-                    result = grade_one(self.assignment, self.template, student, path, worker, digest)
+                    result, reused = self._one(submission, worker, gradebook)
                 except SandboxUnavailable as error:
-                    result = empty_result(self.assignment, self.template, student, path, "error", str(error))
+                    result, reused = self.fault(submission, str(error)), False
                 except Exception as error:  # a grader bug must still leave the student's row
                     worker.stop()
-                    result = empty_result(self.assignment, self.template, student, path, "error",
-                                          f"internal grader error ({type(error).__name__}: {error}); "
-                                          "no points awarded, please report it")
+                    result, reused = self.fault(submission, f"internal grader error ({type(error).__name__}: "
+                                                            f"{error}); no points awarded, please report it"), False
                     result["traceback"] = traceback.format_exc()[-4000:]
-                done.put((result, False))
+                done.put((result, reused))
         finally:
             worker.stop()
+
+    def fault(self, submission: Submission, message: str) -> dict:
+        return empty_result(self.assignment, self.template, submission.student, submission.path, GRADER_ERROR,
+                            message)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -40,8 +41,11 @@ class Gradebook:
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        # Worker threads look results up while the main thread records them: one connection,
+        # used under one lock.
+        self.lock = threading.RLock()
         # isolation_level=None: we open each transaction ourselves (BEGIN IMMEDIATE).
-        self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
@@ -51,9 +55,10 @@ class Gradebook:
 
     def lookup(self, assignment: str, student: str, content_hash: str, grader_version: str) -> dict | None:
         """The stored result if this exact submission was graded by this exact grader."""
-        row = self.db.execute(
-            "SELECT result FROM grades WHERE assignment=? AND student=? AND content_hash=? AND grader_version=?",
-            (assignment, student, content_hash, grader_version)).fetchone()
+        with self.lock:
+            row = self.db.execute(
+                "SELECT result FROM grades WHERE assignment=? AND student=? AND content_hash=? AND grader_version=?",
+                (assignment, student, content_hash, grader_version)).fetchone()
         return json.loads(row[0]) if row else None
 
     def record(self, result: dict, grader_version: str) -> None:
@@ -77,18 +82,24 @@ class Gradebook:
         return scores
 
     def results(self, assignment: str) -> list[dict]:
-        rows = self.db.execute("SELECT result FROM grades WHERE assignment=? ORDER BY student", (assignment,))
+        with self.lock:
+            rows = self.db.execute("SELECT result FROM grades WHERE assignment=? ORDER BY student",
+                                   (assignment,)).fetchall()
         return [json.loads(row[0]) for row in rows]
 
     def _transaction(self):
-        db = self.db
+        db, lock = self.db, self.lock
 
         class Transaction:
             def __enter__(self):
+                lock.acquire()
                 db.execute("BEGIN IMMEDIATE")
 
             def __exit__(self, kind, value, traceback):
-                db.execute("COMMIT" if kind is None else "ROLLBACK")
+                try:
+                    db.execute("COMMIT" if kind is None else "ROLLBACK")
+                finally:
+                    lock.release()
                 return False
 
         return Transaction()

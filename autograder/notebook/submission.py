@@ -9,7 +9,6 @@ nbformat and lets every kind of broken file become a clear status instead of an 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,9 +17,13 @@ from pathlib import Path
 # half-imported IPython package seen from another thread (matplotlib looks for it) breaks.
 from IPython.core.inputtransformer2 import TransformerManager
 
+from autograder.text import valid_data
+
 # A submission's code beyond this is not a course answer; the cell is dropped with a note.
 MAX_CELL_SOURCE = 1_000_000
-MAX_FILE_BYTES = 200 * 1024 * 1024
+# The templates have about 40 cells; a student adds a few dozen at most. Past this a
+# notebook is a payload, not an answer (a hundred thousand empty cells cost memory and time).
+MAX_CELLS = 2_000
 
 
 class UnreadableNotebook(Exception):
@@ -35,39 +38,61 @@ def _source(cell: dict) -> str:
 
 
 def nbgrader_meta(cell: dict) -> dict:
+    """A cell's nbgrader metadata; a ``grade_id`` that is not a string counts as none."""
     metadata = cell.get("metadata")
     meta = metadata.get("nbgrader") if isinstance(metadata, dict) else None
-    return meta if isinstance(meta, dict) else {}
+    if not isinstance(meta, dict):
+        return {}
+    if "grade_id" in meta and not isinstance(meta["grade_id"], str):
+        meta = {k: v for k, v in meta.items() if k != "grade_id"}
+    return meta
 
 
 def load_notebook(path: Path) -> dict:
-    """The notebook as a dict with a ``cells`` list, or :class:`UnreadableNotebook`."""
+    """A notebook file of the kit's own (a template, a solution) as a dict with a ``cells`` list."""
     try:
-        size = path.stat().st_size
+        data = path.read_bytes()
     except OSError as error:
         raise UnreadableNotebook(f"cannot read the file ({error.strerror})") from None
-    if size == 0:
+    return parse_notebook(data)
+
+
+def parse_notebook(data: bytes) -> dict:
+    """The notebook in ``data``, or :class:`UnreadableNotebook` saying what is wrong and what to do.
+
+    Anything that is not the shape of a notebook (a string where a number belongs, a list
+    as a ``grade_id``, JSON nested a thousand deep) is the file's fault: it ends here as
+    ``unreadable``, never as an error inside the grader. Strings are made valid text.
+    """
+    if not data:
         raise UnreadableNotebook("the file is empty: submit the saved notebook (File > Save, then upload it)")
-    if size > MAX_FILE_BYTES:
-        raise UnreadableNotebook(f"the file is {size // 2**20} MB; clear the outputs and submit again")
-    raw = path.read_bytes()
     try:
-        text = raw.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise UnreadableNotebook("the file is not UTF-8 text: is it really a .ipynb notebook?") from None
     try:
         notebook = json.loads(text)
     except ValueError as error:
-        raise UnreadableNotebook(f"the file is not valid notebook JSON ({error.msg} at line {error.lineno}); "
+        where = f" at line {error.lineno}" if hasattr(error, "lineno") else ""
+        raise UnreadableNotebook(f"the file is not valid notebook JSON ({getattr(error, 'msg', error)}{where}); "
                                  "open it in JupyterLab, save it, and submit again") from None
+    except RecursionError:
+        raise UnreadableNotebook("the file's JSON is nested too deeply to be a notebook") from None
     if not isinstance(notebook, dict):
         raise UnreadableNotebook("the file is JSON but not a notebook")
-    if notebook.get("nbformat", 4) < 4 and "worksheets" in notebook:
+    version = notebook.get("nbformat", 4)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise UnreadableNotebook(f"the notebook's format version is {str(version)[:20]!r}, not a number: "
+                                 "open it in JupyterLab, save it, and submit again")
+    if version < 4 and "worksheets" in notebook:
         notebook = _upgrade_v3(text)
     cells = notebook.get("cells")
     if not isinstance(cells, list):
         raise UnreadableNotebook("the notebook has no list of cells")
-    notebook["cells"] = [cell for cell in cells if isinstance(cell, dict)]
+    if len(cells) > MAX_CELLS:
+        raise UnreadableNotebook(f"the notebook has {len(cells)} cells, over the limit of {MAX_CELLS}: "
+                                 "delete the extra cells and submit again")
+    notebook["cells"] = [valid_data(cell) for cell in cells if isinstance(cell, dict)]
     return notebook
 
 
@@ -78,10 +103,6 @@ def _upgrade_v3(text: str) -> dict:
         return json.loads(nbformat.writes(nbformat.reads(text, as_version=4)))
     except Exception as error:
         raise UnreadableNotebook(f"an old (version 3) notebook that could not be upgraded: {error}") from None
-
-
-def content_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @dataclass
