@@ -8,18 +8,21 @@ a reason. Results go into the gradebook one transaction each, as they arrive.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import queue
 import re
+import sys
 import threading
 import time
 import traceback
+from dataclasses import asdict
 from pathlib import Path
 
 from autograder.checks import KIT_ROOT, Assignment, seed
 from autograder.grading.intake import Submission, digest, read_submission
 from autograder.notebook.submission import Template, UnreadableNotebook, load_notebook, parse_notebook, rebuild
-from autograder.sandbox.pool import Limits, SandboxUnavailable, Worker, isolation_note
+from autograder.sandbox.pool import Limits, SandboxUnavailable, Worker, isolation_mode, isolation_note
 from autograder.selfcheck.api import CRASHED, ERROR, NOT_ATTEMPTED, PASSED, TIMEOUT, run_check
 from autograder.text import valid_data
 
@@ -43,13 +46,27 @@ def load_template(assignment: Assignment) -> Template:
     return template
 
 
-def grader_version(assignment: Assignment) -> str:
-    """Changes whenever anything that decides a grade changes: checks, references, seed, template."""
+def grader_version(assignment: Assignment, limits: Limits, mode: str) -> str:
+    """Changes whenever anything that decides a grade changes, so a rerun regrades instead of reusing.
+
+    That is: the grader's own code (checks, references, the sandbox, intake, grading), the
+    template, the hidden inputs' seed, the limits (a 1 ms call limit fails everything), the
+    isolation mode, and the versions of Python, torch and numpy that run the student's code.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
     digest = hashlib.sha256(seed().encode())
+    digest.update(json.dumps([asdict(limits), mode, sys.version], sort_keys=True).encode())
+    for package in ("torch", "numpy", "matplotlib"):
+        try:
+            digest.update(f"{package}=={version(package)}".encode())
+        except PackageNotFoundError:
+            digest.update(f"{package} missing".encode())
     package = KIT_ROOT / "autograder"
-    for path in sorted([*package.glob("checks/*.py"), *package.glob("selfcheck/**/*.py"),
-                        *package.glob("selfcheck/**/*.json"), *package.glob("sandbox/*.py"),
-                        package / "notebook" / "submission.py", assignment.release]):
+    code = [path for path in package.rglob("*") if path.suffix in (".py", ".json")
+            and "report" not in path.relative_to(package).parts and path.is_file()]
+    for path in sorted(code) + [assignment.release]:
+        digest.update(str(path.relative_to(KIT_ROOT)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -218,7 +235,7 @@ class Batch:
         self.template = load_template(assignment)
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         self.limits = limits or Limits()
-        self.version = grader_version(assignment)
+        self.version = grader_version(assignment, self.limits, isolation_mode())
 
     def run(self, submissions: list[Submission], gradebook=None, on_result=None, progress=None) -> None:
         """Grade ``submissions``; call ``on_result(result, reused)`` in this thread for each.
