@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from autograder.checks import UnknownAssignment
+from autograder.text import terminal_text
 
 EXIT_USAGE = 2
 
@@ -80,7 +81,8 @@ def cmd_grade(args) -> int:
     from autograder.grading.grade import GRADER_ERROR, UNREADABLE, Batch, empty_result
     from autograder.grading.gradebook import Gradebook
     from autograder.grading.intake import find_submissions
-    from autograder.text import terminal_text as clean
+    from autograder.sandbox.pool import SandboxUnavailable
+    clean = terminal_text
 
     try:
         assignment = get_assignment(args.assignment)
@@ -93,8 +95,11 @@ def cmd_grade(args) -> int:
         return _fail("no notebooks found in " + ", ".join(args.submissions))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    try:
+        batch = Batch(assignment, jobs=args.jobs, limits=_limits(args))
+    except SandboxUnavailable as error:
+        return _fail(str(error))
     gradebook = Gradebook(Path(args.gradebook) if args.gradebook else out / "gradebook.sqlite")
-    batch = Batch(assignment, jobs=args.jobs, limits=_limits(args))
     started = time.monotonic()
     reused = 0
 
@@ -134,6 +139,31 @@ def cmd_grade(args) -> int:
                     f"{', ...' if len(faults) > 5 else ''}): status '{GRADER_ERROR}' in grades.csv, no points "
                     "awarded for what failed; please report it"), file=sys.stderr)
     return 1 if faults or failed_writes else 0
+
+
+def cmd_report(args) -> int:
+    """Rewrite every output of an assignment from its gradebook, grading nothing."""
+    from autograder.checks import get_assignment
+    from autograder.grading.grade import load_template
+    from autograder.grading.gradebook import Gradebook
+
+    try:
+        assignment = get_assignment(args.assignment)
+    except UnknownAssignment as error:
+        return _fail(str(error))
+    out = Path(args.out)
+    path = Path(args.gradebook) if args.gradebook else out / "gradebook.sqlite"
+    if not path.is_file():
+        return _fail(f"no gradebook at {path}: grade first (dlbasics grade {assignment.id} SUBMISSIONS --out {out})")
+    gradebook = Gradebook(path)
+    results = gradebook.results(assignment.id)
+    failed = write_outputs(assignment, load_template(assignment), results, gradebook.manual(assignment.id), out,
+                           released=args.release)
+    gradebook.close()
+    for student, error in failed:
+        print(terminal_text(f"error: could not write the outputs of {student!r}: {error}"), file=sys.stderr)
+    print(f"wrote the outputs of {len(results) - len(failed)} submission(s) to {out}")
+    return 1 if failed else 0
 
 
 def write_outputs(assignment, template, results: list[dict], manual: dict, out: Path, released: bool) -> list:
@@ -302,6 +332,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--cell-timeout", type=float)
     p.add_argument("--call-timeout", type=float)
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("report", help="rewrite every output (grades.csv, feedback, summary) from the gradebook")
+    p.add_argument("assignment")
+    p.add_argument("--out", required=True, help="the output folder of `dlbasics grade`")
+    p.add_argument("--gradebook", help="SQLite gradebook (default: OUT/gradebook.sqlite)")
+    p.add_argument("--release", action="store_true", help="show hidden checks' messages in feedback")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("import-scores", help="merge hand-graded scores (CSV) into the gradebook")
     p.add_argument("assignment")

@@ -199,3 +199,23 @@ def test_ctrl_c_ends_with_one_line_and_the_rerun_resumes(tmp_path):
     assert "Traceback" not in stderr and "interrupted" in stderr
     rerun = run_dlbasics("grade", ASSIGNMENT.id, subs, "--out", out, "--quiet")
     assert len(read_outputs(out, rerun).rows) == 6
+
+
+def test_a_failed_write_stops_nothing_and_the_outputs_are_regenerated_from_the_gradebook(tmp_path):
+    """A file where alice's feedback folder belongs: her files cannot be written, the rest are."""
+    subs = tmp_path / "subs"
+    for student in ("alice", "bob"):
+        write(reference(), subs / f"{student}.ipynb")
+    out = tmp_path / "out"
+    blocker = student_folder(out, "alice")
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("in the way")
+    process = run_dlbasics("grade", ASSIGNMENT.id, subs, "--out", out, "--quiet", check=False)
+    assert process.returncode == 1 and "could not write the outputs of 'alice'" in process.stderr
+    run = read_outputs(out, process)
+    assert set(run.rows) == {"alice", "bob"} and float(run.rows["alice"]["total"]) == FULL
+    assert (student_folder(out, "bob") / "feedback.html").is_file()
+    blocker.unlink()
+    report = run_dlbasics("report", ASSIGNMENT.id, "--out", out)
+    assert "2 submission(s)" in report.stdout
+    assert json.loads((student_folder(out, "alice") / "results.json").read_text())["score"] == FULL
