@@ -1,11 +1,15 @@
 """What a grading run writes: grades.csv, Gradescope results.json, feedback.html, a summary.
 
 Every file is written to a temporary name and renamed into place, so an interrupted run
-never leaves a half-written grade file behind.
+never leaves a half-written grade file behind. Student-controlled text is made safe on the way
+(``safe.py``): every template autoescapes and carries a Content-Security-Policy, written answers
+go through a Markdown renderer without raw HTML, plots are checked and re-encoded, CSV cells
+cannot be formulas, and nothing written can fail to encode.
 """
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -14,18 +18,32 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 
+from autograder.report.safe import (
+    CSP,
+    clean_terminal,
+    csv_row,
+    page_text,
+    render_markdown,
+    safe_png_base64,
+    valid_text,
+)
 from autograder.selfcheck.api import PASSED
 
-_env = Environment(loader=PackageLoader("autograder.report", "templates"), autoescape=select_autoescape())
+# autoescape=True for every template: jinja2's select_autoescape() goes by the name's last
+# extension and so would leave "*.html.j2" unescaped. The only Markup that reaches a template
+# from student text is safe.render_markdown's. page_text drops control characters from every value.
+_env = Environment(loader=PackageLoader("autograder.report", "templates"), autoescape=True, finalize=page_text)
+_env.globals["csp"] = CSP
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
     if isinstance(data, str):
-        temporary.write_text(data, encoding="utf-8")
+        # valid_text: a lone surrogate in a student's text must not stop the batch here.
+        temporary.write_bytes(valid_text(data).encode("utf-8"))
     else:
         temporary.write_bytes(data)
     os.replace(temporary, path)
@@ -67,31 +85,32 @@ def gradescope(result: dict, manual: dict[str, float] | None = None) -> dict:
     output = result["message"] or f"Automatic score {result['auto_total']:g} / {result['auto_max']:g}."
     if result.get("isolation_note"):
         output += f" ({result['isolation_note']})"
-    return {"score": total_score(result, manual), "output": output,
+    # Gradescope would otherwise interpret outputs as formatted text; messages can hold student text.
+    return {"score": total_score(result, manual), "output": output, "output_format": "text",
+            "test_output_format": "text", "test_name_format": "text",
             "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
 
 
 def feedback_html(result: dict, released: bool = False, expected_plots: dict | None = None) -> str:
+    # The plot is the child's PNG: only a checked, re-encoded copy is embedded (None: a note instead).
+    plots = result.get("plots")
+    plots = {q: safe_png_base64(png) for q, png in plots.items()} if isinstance(plots, dict) else {}
     return _env.get_template("feedback.html.j2").render(
-        result=result, checks=visible_checks(result, released), expected_plots=expected_plots or {})
+        result=result, checks=visible_checks(result, released), plots=plots, expected_plots=expected_plots or {})
 
 
 def csv_rows(results: list[dict], questions: list[str], written: list[str],
              manual: dict[str, dict[str, float]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["student", *questions, *written, "total", "max", "status"])
+    # csv_row: numbers stay numbers, every string (the student id above all) cannot be a formula.
+    writer.writerow(csv_row(["student", *questions, *written, "total", "max", "status"]))
     for r in sorted(results, key=lambda r: r["student"]):
         scores = manual.get(r["student"], {})
-        row_manual = [scores.get(q, "") for q in written]
-        writer.writerow([r["student"], *[_num(r["questions"].get(q, {}).get("points", 0)) for q in questions],
-                         *[_num(v) if v != "" else "" for v in row_manual], _num(total_score(r, scores)),
-                         _num(r["max_points"]), r["status"]])
+        writer.writerow(csv_row([r["student"], *[r["questions"].get(q, {}).get("points", 0) for q in questions],
+                                 *[scores.get(q, "") for q in written], total_score(r, scores),
+                                 r["max_points"], r["status"]]))
     return buffer.getvalue()
-
-
-def _num(value: float) -> str:
-    return f"{value:g}"
 
 
 def summary(results: list[dict], questions: list[str]) -> dict:
@@ -133,8 +152,12 @@ def histogram_png(totals: list[float], max_points: float) -> bytes:
     return buffer.getvalue()
 
 
-def summary_html(info: dict, assignment: str) -> str:
-    return _env.get_template("summary.html.j2").render(info=info, assignment=assignment)
+def summary_html(info: dict, assignment: str, histogram: bytes | None = None) -> str:
+    """The class summary, self-contained: the histogram (``histogram_png``, drawn here if not given) inlined."""
+    if histogram is None:
+        histogram = histogram_png(info["totals"], info["max_points"])
+    return _env.get_template("summary.html.j2").render(
+        info=info, assignment=assignment, histogram=base64.b64encode(histogram).decode("ascii"))
 
 
 def summary_text(info: dict) -> str:
@@ -146,13 +169,15 @@ def summary_text(info: dict) -> str:
     if info["top_mistakes"]:
         lines.append("most frequent mistakes:")
         lines += [f"  {count:>4} × {name}" for name, count in info["top_mistakes"]]
-    return "\n".join(lines)
+    # Printed to the instructor's terminal: a mistake's name may quote a student's function name.
+    return clean_terminal("\n".join(lines))
 
 
 def review_page(assignment: str, question: str, answers: list[tuple[str, str]], max_points: float) -> str:
     """One page per written question: every answer, for the instructor to score."""
     return _env.get_template("review.html.j2").render(
-        assignment=assignment, question=question, answers=answers, max_points=max_points)
+        assignment=assignment, question=question, max_points=max_points,
+        answers=[(student, render_markdown(answer)) for student, answer in answers])
 
 
 def dumps(data) -> str:
