@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import base64
 import csv
+import io
+import os
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from autograder.checks import UnknownAssignment
+from autograder.course import CourseError
 from autograder.text import terminal_text
 
 EXIT_USAGE = 2
@@ -74,6 +78,44 @@ def _limits(args):
     return limits
 
 
+def _course(args):
+    """The course of ``--course`` (or None), and the output folder: OUT, or COURSE/grades/<assignment>."""
+    from autograder.course import load
+
+    course = load(Path(args.course)) if getattr(args, "course", None) else None
+    return course
+
+
+def _out(args, course, assignment) -> Path:
+    if getattr(args, "out", None):
+        return Path(args.out)
+    if course is not None:
+        return course.grades_dir(assignment.id)
+    raise CourseError("say where the grades go: --out OUT, or --course COURSE (grades in COURSE/grades/<assignment>)")
+
+
+def cmd_handout(args) -> int:
+    from autograder.checks import ASSIGNMENTS, get_assignment
+    from autograder.notebook.handout import HandoutError, write_bundle
+
+    chosen = [get_assignment(name) for name in args.assignments] or list(ASSIGNMENTS.values())
+    try:
+        for assignment in chosen:
+            print(f"wrote {write_bundle(assignment, Path(args.out))}")
+    except HandoutError as error:
+        return _fail(str(error))
+    return 0
+
+
+def cmd_init(args) -> int:
+    from autograder.course import init
+
+    written = init(Path(args.course))
+    print("created " + ", ".join(str(p) for p in written) + "\nedit course.toml (due dates, late policy) and "
+          "roster.csv, then grade with --course " + args.course + "; keep secret.toml out of any repository")
+    return 0
+
+
 def cmd_grade(args) -> int:
     from tqdm import tqdm
 
@@ -81,25 +123,36 @@ def cmd_grade(args) -> int:
     from autograder.grading.grade import GRADER_ERROR, UNREADABLE, Batch, empty_result
     from autograder.grading.gradebook import Gradebook
     from autograder.grading.intake import find_submissions
+    from autograder.grading.run import Settings, check_settings, limits_of, print_changes, resolve_seed
     from autograder.sandbox.pool import SandboxUnavailable
-    clean = terminal_text
 
-    try:
-        assignment = get_assignment(args.assignment)
-        submissions, skipped, problems = find_submissions([Path(p) for p in args.submissions], assignment)
-    except (UnknownAssignment, FileNotFoundError) as error:
-        return _fail(str(error))
+    clean = terminal_text
+    assignment = get_assignment(args.assignment)
+    course = _course(args)
+    out = _out(args, course, assignment)
+    submissions, skipped, problems = find_submissions([Path(p) for p in args.submissions], assignment,
+                                                      course.roster if course else None)
     for item in skipped:
         print(clean(f"skipped {item.path}: {item.reason}"), file=sys.stderr)
     if not submissions and not problems:
         return _fail("no notebooks found in " + ", ".join(args.submissions))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    try:
-        batch = Batch(assignment, jobs=args.jobs, limits=_limits(args))
-    except SandboxUnavailable as error:
-        return _fail(str(error))
+    limits = limits_of(course, {"cell_seconds": args.cell_timeout, "call_seconds": args.call_timeout})
+    seed, source = resolve_seed(course, out)
+    os.environ["DLBASICS_SEED"] = seed  # the grader's own process only: the sandbox gets a clean environment
+    settings = Settings(seed, source, asdict(limits))
     gradebook = Gradebook(Path(args.gradebook) if args.gradebook else out / "gradebook.sqlite")
+    try:
+        differences = check_settings(gradebook, assignment.id, settings, args.regrade)
+        batch = Batch(assignment, jobs=args.jobs, limits=limits)
+    except SandboxUnavailable as error:
+        gradebook.close()
+        return _fail(str(error))
+    except Exception:
+        gradebook.close()
+        raise
+    batch.regrade = args.regrade
+    for difference in differences:
+        print(clean(f"regrading: the earlier grades were made with {difference}"), file=sys.stderr)
     started = time.monotonic()
     reused = 0
 
@@ -108,24 +161,30 @@ def cmd_grade(args) -> int:
         reused += was_stored
 
     for student, path, reason in problems:  # a link, an ambiguous folder: a row that says so
-        gradebook.record(empty_result(assignment, batch.template, student, path, UNREADABLE, reason), batch.version)
+        batch.commit(empty_result(assignment, batch.template, student, path, UNREADABLE, reason), False, gradebook)
     with tqdm(total=len(submissions), desc=f"grading {assignment.id}", unit="nb", disable=args.quiet,
               file=sys.stderr) as bar:
-        batch.run(submissions, gradebook=gradebook, on_result=count, progress=bar)
+        if args.cluster:
+            from autograder.grading.cluster import ClusterUnavailable, run_on_cluster
+
+            try:
+                run_on_cluster(batch, submissions, args.cluster, gradebook=gradebook, on_result=count, progress=bar)
+            except ClusterUnavailable as error:
+                return _fail(str(error))
+        else:
+            batch.run(submissions, gradebook=gradebook, on_result=count, progress=bar)
     # Every output is written from the whole gradebook: a run that graded one late notebook
     # leaves the class's files complete, and a failed write is redone by the next run.
-    results = gradebook.results(assignment.id)
-    failed_writes = write_outputs(assignment, batch.template, results, gradebook.manual(assignment.id), out,
-                                  released=args.release)
+    results, failed_writes = write_outputs(assignment, batch.template, gradebook, out, course, released=args.release,
+                                           anonymous=args.anonymous)
     gradebook.close()
-    info = None
     faults = [r["student"] for r in results if r["status"] == GRADER_ERROR]
+    print_changes(batch.changes)
     if not args.quiet:
         from autograder.report import outputs
 
-        info = outputs.summary(results, list(batch.template.points))
-        print(clean(outputs.summary_text(info)))
-        note = results[0].get("isolation_note") if results else ""
+        print(clean(outputs.summary_text(outputs.summary(results, list(batch.template.points)))))
+        note = next((r.get("isolation_note") for r in results if r.get("isolation_note")), "")
         if note:
             print(f"warning: {note}")
         print(f"graded {len(submissions) - reused}, reused {reused} unchanged, in {time.monotonic() - started:.1f} s; "
@@ -147,18 +206,13 @@ def cmd_report(args) -> int:
     from autograder.grading.grade import load_template
     from autograder.grading.gradebook import Gradebook
 
-    try:
-        assignment = get_assignment(args.assignment)
-    except UnknownAssignment as error:
-        return _fail(str(error))
-    out = Path(args.out)
-    path = Path(args.gradebook) if args.gradebook else out / "gradebook.sqlite"
-    if not path.is_file():
-        return _fail(f"no gradebook at {path}: grade first (dlbasics grade {assignment.id} SUBMISSIONS --out {out})")
-    gradebook = Gradebook(path)
-    results = gradebook.results(assignment.id)
-    failed = write_outputs(assignment, load_template(assignment), results, gradebook.manual(assignment.id), out,
-                           released=args.release)
+    assignment = get_assignment(args.assignment)
+    course = _course(args)
+    out = _out(args, course, assignment)
+    gradebook = Gradebook(Path(args.gradebook) if args.gradebook else out / "gradebook.sqlite", create=False)
+    _use_seed(course, out)
+    results, failed = write_outputs(assignment, load_template(assignment), gradebook, out, course,
+                                    released=args.release, anonymous=args.anonymous)
     gradebook.close()
     for student, error in failed:
         print(terminal_text(f"error: could not write the outputs of {student!r}: {error}"), file=sys.stderr)
@@ -166,39 +220,67 @@ def cmd_report(args) -> int:
     return 1 if failed else 0
 
 
-def write_outputs(assignment, template, results: list[dict], manual: dict, out: Path, released: bool) -> list:
-    """Every file of a grading run, from the gradebook's results; returns the students whose files failed.
+def write_outputs(assignment, template, gradebook, out: Path, course=None, released: bool = False,
+                  anonymous: bool = False):
+    """Every file of a run, from the whole gradebook (plus a row per roster student who submitted
+    nothing); returns ``(results, students whose files failed)``.
 
     One student's files failing to write (a full disk, a permission) stops nothing: the
     others and the class-wide files are still written, and the failure is reported.
     """
+    from autograder.grading.grade import NO_SUBMISSION, empty_result
     from autograder.grading.intake import student_folder
+    from autograder.notebook.fill import written_guides
     from autograder.report import outputs
 
+    results = gradebook.results(assignment.id)
+    graded = {r["student"] for r in results}
+    for student in course.roster if course else []:
+        if student.id not in graded:
+            results.append(empty_result(assignment, template, student.id, Path("-"), NO_SUBMISSION,
+                                        "nothing was submitted"))
+    results.sort(key=lambda r: r["student"])
+    entries = gradebook.manual_entries(assignment.id)
+    all_marks = {r["student"]: outputs.marks(r, entries.get(r["student"]), course) for r in results}
     expected_plots = _expected_plots(assignment) if results else {}
     failed = []
     for result in results:
-        scores = manual.get(result["student"], {})
+        mark = all_marks[result["student"]]
         folder = student_folder(out, result["student"])
         try:
-            outputs.write_atomic(folder / "results.json", outputs.dumps(outputs.gradescope(result, scores)))
-            outputs.write_atomic(folder / "feedback.html",
-                                 outputs.feedback_html(result, released=released, expected_plots=expected_plots))
+            outputs.write_atomic(folder / "results.json", outputs.dumps(outputs.gradescope(result, mark)))
+            outputs.write_atomic(folder / "feedback.html", outputs.feedback_html(
+                result, released=released, expected_plots=expected_plots, mark=mark))
         except (OSError, ValueError) as error:
             failed.append((result["student"], error))
     questions = list(template.points)
     written = list(template.written)
-    outputs.write_atomic(out / "grades.csv", outputs.csv_rows(results, questions, written, manual))
+    outputs.write_atomic(out / "grades.csv", outputs.csv_rows(results, questions, written, all_marks))
     info = outputs.summary(results, questions)
     histogram = outputs.histogram_png(info["totals"], info["max_points"])
     outputs.write_atomic(out / "histogram.png", histogram)
     outputs.write_atomic(out / "summary.html", outputs.summary_html(info, assignment.id, histogram))
     outputs.write_atomic(out / "summary.json", outputs.dumps({k: v for k, v in info.items() if k != "totals"}))
+    guides = written_guides(assignment)
     for question, max_points in template.written.items():
-        answers = [(r["student"], r["written"].get(question, {}).get("answer", "")) for r in results]
-        outputs.write_atomic(out / "review" / f"{question}.html",
-                             outputs.review_page(assignment.id, question, answers, max_points))
-    return failed
+        shown = [r for r in results if question in r["written"] and not r["written"][question].get("untouched")]
+        answers = [(pseudonym(r["student"]) if anonymous else r["student"], r["written"][question]["answer"])
+                   for r in sorted(shown, key=lambda r: pseudonym(r["student"]) if anonymous else r["student"])]
+        model, rubric = guides.get(question, ("", ""))
+        outputs.write_atomic(out / "review" / f"{question}.html", outputs.review_page(
+            assignment.id, question, answers, max_points, model=model, rubric=rubric,
+            untouched=sum(1 for r in results if r["written"].get(question, {}).get("untouched")
+                          and r["status"] != NO_SUBMISSION)))
+    return results, failed
+
+
+def pseudonym(student: str) -> str:
+    """A stable name that hides who wrote an answer (keyed by the run's secret seed)."""
+    import hmac
+
+    from autograder.checks import seed
+
+    return "anon-" + hmac.new(seed().encode(), student.encode("utf-8", "surrogatepass"), "sha256").hexdigest()[:8]
 
 
 def _expected_plots(assignment) -> dict:
@@ -210,32 +292,31 @@ def _expected_plots(assignment) -> dict:
 
 def cmd_check(args) -> int:
     from autograder.grading.grade import grade_one, load_template
-    from autograder.report.safe import clean_terminal
     from autograder.sandbox.pool import SandboxUnavailable, Worker
     from autograder.selfcheck.display import as_text
 
     # Everything printed here can hold student text (the file name, cell errors, check messages):
     # escape sequences in it could clear the screen and print a fake score.
     def say(text: str) -> None:
-        print(clean_terminal(text))
+        print(terminal_text(text))
 
     path = Path(args.notebook)
     if not path.is_file():
-        return _fail(clean_terminal(f"no such notebook: {path}"))
+        return _fail(terminal_text(f"no such notebook: {path}"))
     from autograder.notebook.submission import UnreadableNotebook
 
     try:
         assignment = _assignment_of(path, args.assignment)
     except UnknownAssignment as error:
-        return _fail(clean_terminal(str(error)))
+        return _fail(terminal_text(str(error)))
     except UnreadableNotebook as error:
-        return _fail(clean_terminal(f"{path}: {error}"))
+        return _fail(terminal_text(f"{path}: {error}"))
     template = load_template(assignment)
     worker = Worker(_limits(args))
     try:
         result = grade_one(assignment, template, path.stem, path, worker)
     except SandboxUnavailable as error:
-        return _fail(clean_terminal(str(error)))
+        return _fail(terminal_text(str(error)))
     finally:
         worker.stop()
     from autograder.report.outputs import visible_checks
@@ -262,42 +343,121 @@ def cmd_check(args) -> int:
     return 0
 
 
+def _use_seed(course, out: Path) -> None:
+    """This process's seed (hidden inputs, pseudonyms): the course's, DLBASICS_SEED, or OUT's own."""
+    from autograder.grading.run import resolve_seed
+
+    os.environ["DLBASICS_SEED"] = resolve_seed(course, out)[0]
+
+
+def _gradebook_path(args, course, assignment) -> Path:
+    if getattr(args, "gradebook", None):
+        return Path(args.gradebook)
+    return _out(args, course, assignment) / "gradebook.sqlite"
+
+
 def cmd_import_scores(args) -> int:
     from autograder.checks import get_assignment
+    from autograder.grading.grade import load_template
     from autograder.grading.gradebook import Gradebook
 
-    try:
-        assignment = get_assignment(args.assignment)
-    except UnknownAssignment as error:
-        return _fail(str(error))
+    assignment = get_assignment(args.assignment)
+    course = _course(args)
     path = Path(args.csv)
-    if not path.is_file():
-        return _fail(f"no such file: {path}")
-    from autograder.grading.grade import load_template
+    gradebook = Gradebook(_gradebook_path(args, course, assignment), create=False)
+    try:
+        return _import_scores(path, assignment, course, gradebook, load_template(assignment).written)
+    finally:
+        gradebook.close()
 
-    written = load_template(assignment).written
-    scores = []
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"student", "question", "points"} - set(reader.fieldnames or [])
-        if missing:
-            return _fail(f"{path} needs the columns student, question, points (missing: {', '.join(sorted(missing))})")
-        for line, row in enumerate(reader, start=2):
-            try:
-                points = float(row["points"])
-            except (TypeError, ValueError):
-                return _fail(f"{path}:{line}: points must be a number, got {row['points']!r}; nothing was imported")
-            if row["question"] not in written:
-                return _fail(f"{path}:{line}: {row['question']!r} is not a hand-graded question of {assignment.id} "
-                             f"(those are: {', '.join(written)}); nothing was imported")
-            if not 0 <= points <= written[row["question"]]:
-                return _fail(f"{path}:{line}: {points:g} is outside 0..{written[row['question']]:g} for "
-                             f"{row['question']}; nothing was imported")
-            scores.append((row["student"], row["question"], points, row.get("comment") or ""))
-    gradebook = Gradebook(Path(args.gradebook))
+
+def _import_scores(path: Path, assignment, course, gradebook, written: dict) -> int:
+    known = gradebook.students(assignment.id) | {s.id for s in (course.roster if course else [])}
+    _use_seed(course, gradebook.path.parent)
+    hidden_names = {pseudonym(student): student for student in known}  # from an anonymous review
+    scores, seen = [], set()
+    try:
+        # utf-8-sig: a spreadsheet's "CSV UTF-8" export starts with a byte-order mark.
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            columns = [c.strip() for c in reader.fieldnames or []]
+            missing = {"student", "question", "points"} - set(columns)
+            if missing:
+                return _fail(f"{path} needs the columns student, question, points[, comment] "
+                             f"(missing: {', '.join(sorted(missing))}); nothing was imported")
+            for line, raw in enumerate(reader, start=2):
+                row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k}
+                where = f"{path}:{line}"
+                if not row["points"]:
+                    continue  # not scored yet (a row of the pre-filled template)
+                try:
+                    points = float(row["points"])
+                except ValueError:
+                    return _fail(f"{where}: points must be a number, got {row['points']!r}; nothing was imported")
+                row["student"] = hidden_names.get(row["student"], row["student"])
+                if row["student"] not in known and row["student"].startswith("'"):
+                    row["student"] = row["student"][1:]  # copied from grades.csv, where '=x guards a formula
+                if row["student"] not in known:
+                    return _fail(terminal_text(f"{where}: no student {row['student']!r} in this gradebook or roster "
+                                               "(a typo?); nothing was imported"))
+                if row["question"] not in written:
+                    return _fail(terminal_text(
+                        f"{where}: {row['question']!r} is not a hand-graded question of {assignment.id} "
+                        f"(those are: {', '.join(written)}); nothing was imported"))
+                if not 0 <= points <= written[row["question"]]:
+                    return _fail(f"{where}: {points:g} is outside 0..{written[row['question']]:g} for "
+                                 f"{row['question']}; nothing was imported")
+                if (row["student"], row["question"]) in seen:
+                    return _fail(terminal_text(f"{where}: a second score for {row['student']!r}, {row['question']}; "
+                                               "nothing was imported"))
+                seen.add((row["student"], row["question"]))
+                scores.append((row["student"], row["question"], points, row.get("comment", "")))
+    except FileNotFoundError:
+        return _fail(f"no such file: {path}")
+    except (UnicodeDecodeError, csv.Error) as error:
+        return _fail(f"{path} is not a UTF-8 CSV file ({error}); export it as 'CSV UTF-8' and try again")
     gradebook.set_manual(assignment.id, scores)
+    print(f"imported {len(scores)} score(s); run `dlbasics report {assignment.id}` to rewrite grades.csv and "
+          "the feedback (nothing is regraded)")
+    return 0
+
+
+def cmd_scores_template(args) -> int:
+    """A CSV to score written answers in: untouched answers pre-filled with 0, earlier scores kept."""
+    from autograder.checks import get_assignment
+    from autograder.grading.gradebook import Gradebook
+    from autograder.report.safe import csv_cell
+
+    assignment = get_assignment(args.assignment)
+    course = _course(args)
+    gradebook = Gradebook(_gradebook_path(args, course, assignment), create=False)
+    entries = gradebook.manual_entries(assignment.id)
+    _use_seed(course, gradebook.path.parent)
+    rows = []
+    for result in gradebook.results(assignment.id):
+        for question, answer in result["written"].items():
+            earlier = entries.get(result["student"], {}).get(question)
+            if answer.get("untouched"):
+                points, comment = "0", "no answer written"
+            elif earlier is not None:
+                points, comment = f"{earlier.points:g}", earlier.comment
+                if earlier.stale:
+                    points, comment = "", f"STALE (the answer changed since it was scored {earlier.points:g}): " \
+                                          + earlier.comment
+            else:
+                points, comment = "", ""
+            rows.append([pseudonym(result["student"]) if args.anonymous else result["student"], question, points,
+                         comment])
     gradebook.close()
-    print(f"imported {len(scores)} score(s); run `dlbasics grade` again to rewrite grades.csv (nothing is regraded)")
+    target = Path(args.file) if args.file else _out(args, course, assignment) / "manual-scores.csv"
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["student", "question", "points", "comment"])
+    writer.writerows([[csv_cell(cell) for cell in row] for row in rows])
+    target.write_text(buffer.getvalue(), encoding="utf-8")
+    todo = sum(1 for row in rows if row[2] == "")
+    print(f"wrote {target}: {len(rows)} answer(s), {todo} to score (untouched answers are 0 already); "
+          f"then: dlbasics import-scores {assignment.id} {target}")
     return 0
 
 
@@ -313,16 +473,33 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=120, help="seconds per cell (default 120)")
     p.set_defaults(func=cmd_run_solutions)
 
+    p = sub.add_parser("handout", help="zip what students receive: the notebook, its self-check, requirements")
+    p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
+    p.add_argument("--out", default="handout", help="folder for the .zip files (default: handout)")
+    p.set_defaults(func=cmd_handout)
+
+    p = sub.add_parser("init", help="create a course folder: secret seed, limits, due dates, late policy, roster")
+    p.add_argument("course", help="the folder to create, e.g. course-2026")
+    p.set_defaults(func=cmd_init)
+
     p = sub.add_parser("grade", help="grade a class of notebooks")
     p.add_argument("assignment", help="assignment id, e.g. 01-linear-regression (or 01)")
     p.add_argument("submissions", nargs="+", help="notebooks, or folders of notebooks / of student folders")
-    p.add_argument("--out", required=True, help="output folder (grades.csv, per-student results)")
+    p.add_argument("--course", help="course folder (dlbasics init): its seed, limits, roster, due dates")
+    p.add_argument("--out", help="output folder (default with --course: COURSE/grades/<assignment>)")
+    p.add_argument("--anonymous", action="store_true",
+                   help="review pages show a pseudonym instead of each student id")
+    p.add_argument("--regrade", action="store_true",
+                   help="grade again even unchanged submissions, also with another seed or limits; prints changes")
     p.add_argument("--jobs", type=int, default=None, help="parallel sandboxed workers (default: the cores)")
     p.add_argument("--gradebook", help="SQLite gradebook (default: OUT/gradebook.sqlite)")
     p.add_argument("--release", action="store_true", help="show hidden checks' messages in feedback")
     p.add_argument("--cell-timeout", type=float, help="seconds per notebook cell (default 5)")
     p.add_argument("--call-timeout", type=float, help="seconds per function call (default 5)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="grade on the Dask cluster whose scheduler is at ADDRESS (e.g. tcp://host:8786) "
+                        "instead of local workers; outputs and gradebook stay here")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("check", help="grade one notebook and print a readable summary")
@@ -335,23 +512,42 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="rewrite every output (grades.csv, feedback, summary) from the gradebook")
     p.add_argument("assignment")
-    p.add_argument("--out", required=True, help="the output folder of `dlbasics grade`")
+    p.add_argument("--course", help="course folder (dlbasics init)")
+    p.add_argument("--out", help="the output folder of `dlbasics grade` (default with --course: its grades folder)")
+    p.add_argument("--anonymous", action="store_true", help="review pages show pseudonyms, not student ids")
     p.add_argument("--gradebook", help="SQLite gradebook (default: OUT/gradebook.sqlite)")
     p.add_argument("--release", action="store_true", help="show hidden checks' messages in feedback")
     p.set_defaults(func=cmd_report)
 
+    p = sub.add_parser("scores-template", help="write a CSV to score the written answers in")
+    p.add_argument("assignment")
+    p.add_argument("--course", help="course folder (dlbasics init)")
+    p.add_argument("--out", help="the output folder of `dlbasics grade`")
+    p.add_argument("--gradebook", help="SQLite gradebook (default: OUT/gradebook.sqlite)")
+    p.add_argument("--file", help="where to write it (default: OUT/manual-scores.csv)")
+    p.add_argument("--anonymous", action="store_true", help="pseudonyms instead of student ids (as on the "
+                   "anonymous review pages); import-scores maps them back")
+    p.set_defaults(func=cmd_scores_template)
+
     p = sub.add_parser("import-scores", help="merge hand-graded scores (CSV) into the gradebook")
     p.add_argument("assignment")
     p.add_argument("csv", help="CSV with columns student, question, points[, comment]")
-    p.add_argument("--gradebook", required=True)
+    p.add_argument("--course", help="course folder (dlbasics init)")
+    p.add_argument("--out", help="the output folder of `dlbasics grade`")
+    p.add_argument("--gradebook", help="SQLite gradebook (default: OUT/gradebook.sqlite)")
     p.set_defaults(func=cmd_import_scores)
     return main
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    from autograder.grading.gradebook import GradebookMissing
+    from autograder.grading.run import SettingsChanged
+
     try:
         return args.func(args)
+    except (UnknownAssignment, CourseError, SettingsChanged, GradebookMissing, FileNotFoundError) as error:
+        return _fail(terminal_text(str(error)))
     except KeyboardInterrupt:
         # Everything graded so far is in the gradebook (one transaction per submission).
         print("\ndlbasics: interrupted; what was graded is kept, run the same command again to resume",

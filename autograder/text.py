@@ -45,12 +45,21 @@ def name_text(raw: str | bytes) -> str:
         return valid_text(raw)
 
 
-# ANSI/VT escape sequences (CSI, OSC, and two-character ESC sequences), then any C0/C1
-# control character but newline and tab: what a terminal would obey instead of print.
-_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]|\x9b[0-?]*[ -/]*[@-~]")
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# ECMA-48 escape sequences: CSI (colours, cursor moves, "clear screen"), OSC (window title,
+# hyperlinks, clipboard) and the string commands DCS/SOS/PM/APC, each up to its terminator (or the
+# end of the text, if a student leaves it open); then any other two-character escape.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]?"
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
+    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"
+    r"|\x1b[\x20-\x7e]?"
+)
+# C0 controls except tab and newline (\r moves the cursor back and can overwrite a line, \b a
+# character), DEL, C1 controls (8-bit CSI/OSC in some terminals), and the Unicode bidirectional
+# overrides and isolates, which reorder what is shown ("81 / 18" can display as "18 / 18").
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
-def terminal_text(text: str) -> str:
-    """``text`` safe to print: escape sequences removed, other control characters shown as ``?``."""
-    return _CONTROLS.sub("?", _ESCAPES.sub("", valid_text(str(text))))
+def terminal_text(text) -> str:
+    """``text`` as it may be printed: no escape sequences, no control characters but ``\\n`` and ``\\t``."""
+    return _CONTROLS.sub("", _ESCAPES.sub("", valid_text(str(text))))

@@ -33,7 +33,9 @@ MODEL_ANSWER_MARK = max(re.findall(r"[A-Za-z ,]{25,}", solution_answers(ASSIGNME
 
 
 def reference() -> dict:
-    return fill(ASSIGNMENT, solution_answers(ASSIGNMENT))
+    """Every function answered; the written answer in the student's own words, not the model's."""
+    written = next(iter(load_template(ASSIGNMENT).written))
+    return fill(ASSIGNMENT, {**solution_answers(ASSIGNMENT), written: "My own answer, in my own words."})
 
 
 def with_cell(notebook: dict, source: str) -> dict:

@@ -25,7 +25,6 @@ from PIL import Image
 from autograder.report import outputs
 from autograder.report.safe import (
     CSP,
-    clean_terminal,
     csv_cell,
     csv_row,
     render_markdown,
@@ -33,6 +32,7 @@ from autograder.report.safe import (
     safe_png_base64,
     valid_text,
 )
+from autograder.text import terminal_text
 
 ASSIGNMENT = "01-linear-regression"
 EVIL_HTML = [
@@ -281,7 +281,7 @@ def test_csv_cells_that_would_run_are_neutralised():
 
 
 def test_terminal_text_has_no_escape_or_control_characters():
-    cleaned = clean_terminal("a" + EVIL_TERMINAL + "\ud800\n\tz\x1bP1;2q#payload\x1b\\ end\x1b")
+    cleaned = terminal_text("a" + EVIL_TERMINAL + "\ud800\n\tz\x1bP1;2q#payload\x1b\\ end\x1b")
     assert cleaned == "aautomatic score: 99 / 182J\ufffd\n\tz end"
     assert valid_text("\ud83d\ude00\ud800") == "\U0001f600\ufffd"
 

@@ -16,14 +16,15 @@ import sys
 import threading
 import time
 import traceback
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from autograder.checks import KIT_ROOT, Assignment, seed
+from autograder.course import seed_fingerprint
 from autograder.grading.intake import Submission, digest, read_submission
 from autograder.notebook.submission import Template, UnreadableNotebook, load_notebook, parse_notebook, rebuild
 from autograder.sandbox.pool import Limits, SandboxUnavailable, Worker, isolation_mode, isolation_note
-from autograder.selfcheck.api import CRASHED, ERROR, NOT_ATTEMPTED, PASSED, TIMEOUT, run_check
+from autograder.selfcheck.api import CRASHED, ERROR, NOT_ATTEMPTED, PASSED, TIMEOUT, Student, run_check
 from autograder.text import valid_data
 
 # Statuses of a whole submission besides the question statuses. ``grader error`` is the
@@ -32,6 +33,7 @@ from autograder.text import valid_data
 GRADED = "graded"
 UNREADABLE = "unreadable"
 GRADER_ERROR = "grader error"
+NO_SUBMISSION = "no submission"  # a roster student with no file: a row in every output, never stored
 
 
 def load_template(assignment: Assignment) -> Template:
@@ -79,8 +81,8 @@ def _question_status(checks: list[dict]) -> str:
         return NOT_ATTEMPTED
     if ERROR in statuses or GRADER_ERROR in statuses:
         return GRADER_ERROR
-    if statuses == {UNREADABLE}:
-        return UNREADABLE
+    if len(statuses) == 1 and next(iter(statuses)) in (UNREADABLE, NO_SUBMISSION):
+        return next(iter(statuses))
     for word in (TIMEOUT, CRASHED):
         if word in statuses:
             return word
@@ -102,6 +104,11 @@ def empty_result(assignment: Assignment, template: Template, student: str, path:
     return finish_result(result, template)
 
 
+def untouched(answer: str) -> bool:
+    """A written answer the student never wrote: empty, or still the template's placeholder."""
+    return answer.strip() in ("", "YOUR ANSWER HERE")
+
+
 def finish_result(result: dict, template: Template, written: dict | None = None) -> dict:
     for question in template.points:
         checks = [c for c in result["checks"] if c["question"] == question]
@@ -112,7 +119,8 @@ def finish_result(result: dict, template: Template, written: dict | None = None)
         }
     for grade_id, max_points in template.written.items():
         answer = (written or {}).get(grade_id, "")
-        result["written"][grade_id] = {"max_points": max_points, "answer": answer[:20_000]}
+        result["written"][grade_id] = {"max_points": max_points, "answer": answer[:20_000],
+                                       "untouched": untouched(answer)}
     result["auto_total"] = sum(q["points"] for q in result["questions"].values())
     result["auto_max"] = sum(template.points.values())
     result["max_points"] = result["auto_max"] + sum(template.written.values())
@@ -141,7 +149,7 @@ def grade_one(assignment: Assignment, template: Template, student: str, path: Pa
         worker.start()  # before the clock starts: "seconds" is this submission's own time
     started = time.monotonic()
     session = worker.open(rebuilt.cells)
-    checks = [run_check(fn, session).as_dict() for fn in assignment.checks()]
+    checks = [run_check(fn, HiddenInputs(session) if fn.hidden else session).as_dict() for fn in assignment.checks()]
     plots = _student_plots(assignment, session)
     report = session.close()
     _blame_broken_cells(checks, session.cells)
@@ -173,6 +181,44 @@ def grade_one(assignment: Assignment, template: Template, student: str, path: Pa
     if slow and not result["message"]:
         result["message"] = "ran out of time in: " + ", ".join(slow)
     return result
+
+
+class HiddenInputs(Student):
+    """The student as a hidden check sees it: no student-written text comes back.
+
+    A student's exception message (``raise ValueError(f"bad x {x}")``), a returned string or
+    an object's ``repr`` can carry the hidden inputs into a check's message, and from there
+    into results.json and, once released, feedback.html. For hidden checks they are replaced
+    by their type before any check reads them; the grader's own words stay.
+    """
+
+    def __init__(self, session):
+        self.session = session
+
+    def request(self, name, *args, **kwargs) -> dict:
+        reply = self.session.request(name, *args, **kwargs)
+        if not reply.get("ok") and reply.get("kind") == "error":
+            kind = re.match(r"`[^`]*` raised (\w+)", str(reply.get("message", "")))
+            error = kind.group(1) if kind else "an exception"
+            reply = {**reply, "message": f"`{name}` raised {error} on the hidden inputs (its message is not shown, "
+                                         "as it could reveal them)", "traceback": ""}
+        elif reply.get("ok"):
+            reply = {**reply, "value": _scrub(reply.get("value"))}
+        return reply
+
+
+def _scrub(value):
+    """A reply's value with every student-written string replaced by its type."""
+    if isinstance(value, dict):
+        scrubbed = {k: _scrub(v) for k, v in value.items()}
+        if "repr" in scrubbed:
+            scrubbed["repr"] = "(not shown for a hidden check)"
+        if value.get("t") == "str":
+            scrubbed["v"] = "(a string)"
+        return scrubbed
+    if isinstance(value, list):
+        return [_scrub(item) for item in value]
+    return value
 
 
 def _student_plots(assignment: Assignment, session) -> dict[str, str]:
@@ -227,6 +273,26 @@ def _blame_broken_cells(checks: list[dict], cells: list[dict]) -> None:
                                 f"{lines[-1] if lines else cell['status']}")
 
 
+@dataclass
+class Change:
+    student: str
+    question: str
+    old: float
+    new: float
+
+
+def diff(previous: dict | None, result: dict) -> list[Change]:
+    """What a regrade changed, question by question."""
+    if previous is None:
+        return []
+    changes = []
+    for question, info in result["questions"].items():
+        old = previous.get("questions", {}).get(question, {}).get("points")
+        if old is not None and old != info["points"]:
+            changes.append(Change(result["student"], question, old, info["points"]))
+    return changes
+
+
 class Batch:
     """Grade many submissions with ``jobs`` parallel sandboxed workers."""
 
@@ -236,13 +302,18 @@ class Batch:
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         self.limits = limits or Limits()
         self.version = grader_version(assignment, self.limits, isolation_mode())
+        # Recorded with every grade (see autograder.grading.run): which seed, which limits.
+        self.seed_fingerprint = seed_fingerprint(seed())
+        self.limits_key = json.dumps(asdict(self.limits), sort_keys=True)
+        self.changes: list = []  # what regrading changed, question by question
+        self.regrade = False  # True: grade again even what the gradebook holds for these exact bytes
 
     def run(self, submissions: list[Submission], gradebook=None, on_result=None, progress=None) -> None:
         """Grade ``submissions``; call ``on_result(result, reused)`` in this thread for each.
 
         Each worker thread reads one file at a time (so at most ``jobs`` submissions are in
         memory), hashes it, reuses the gradebook's result for those exact bytes and this
-        grader, or grades the bytes it hashed.
+        grader, or grades the bytes it hashed. Only this thread writes the gradebook.
         """
         todo: queue.Queue = queue.Queue()
         done: queue.Queue = queue.Queue()
@@ -254,8 +325,7 @@ class Batch:
             thread.start()
         for _ in range(len(submissions)):
             result, reused = done.get()
-            if gradebook is not None and not reused:
-                gradebook.record(result, self.version)
+            self.commit(result, reused, gradebook)
             if on_result:
                 on_result(result, reused)
             if progress:
@@ -263,17 +333,26 @@ class Batch:
         for thread in threads:
             thread.join()
 
+    def commit(self, result: dict, reused: bool, gradebook) -> None:
+        """Record one new result with the run's settings, and remember what it changed."""
+        if gradebook is None or reused:
+            return
+        previous = gradebook.record(result, self.version, self.seed_fingerprint, self.limits_key)
+        self.changes += diff(previous, result)
+
     def _one(self, submission: Submission, worker: Worker, gradebook) -> tuple[dict, bool]:
         student, path = submission.student, submission.path
         try:
             data = read_submission(path)
         except UnreadableNotebook as error:
             return empty_result(self.assignment, self.template, student, path, UNREADABLE, str(error)), False
-        if gradebook is not None:
+        if gradebook is not None and not self.regrade:
             stored = gradebook.lookup(self.assignment.id, student, digest(data), self.version)
             if stored is not None:
                 return stored, True
-        return grade_one(self.assignment, self.template, student, path, worker, data), False
+        result = grade_one(self.assignment, self.template, student, path, worker, data)
+        result["submitted_at"] = submission.submitted_at
+        return result, False
 
     def _work(self, todo: queue.Queue, done: queue.Queue, gradebook) -> None:
         worker = Worker(self.limits)

@@ -2,16 +2,21 @@
 
 A row is keyed by the submission's content hash and the grader's version, so a rerun
 skips what it already graded and resumes after an interruption: a submission is either
-fully recorded or not at all, never twice. Manual scores (written answers) live in their
-own table and survive regrading.
+fully recorded or not at all, never twice. Each row also records the fingerprint of the
+seed and the limits it was graded with (grading on with others is refused unless asked
+for), and every grade ever recorded stays in ``history``. Manual scores (written answers)
+live in their own table, survive regrading, and remember the hash of the answer they
+graded: when the student's answer changes, the score is stale and no longer counts.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 SCHEMA = """
@@ -34,11 +39,48 @@ CREATE TABLE IF NOT EXISTS manual_scores (
     comment TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (assignment, student, question)
 );
+CREATE TABLE IF NOT EXISTS history (
+    assignment TEXT NOT NULL,
+    student TEXT NOT NULL,
+    graded_at REAL NOT NULL,
+    content_hash TEXT NOT NULL,
+    grader_version TEXT NOT NULL,
+    seed_fingerprint TEXT NOT NULL,
+    auto_total REAL NOT NULL,
+    status TEXT NOT NULL,
+    questions TEXT NOT NULL
+);
 """
+# Columns added after the first release: an older gradebook gains them when opened.
+MIGRATIONS = {
+    "grades": {"seed_fingerprint": "TEXT NOT NULL DEFAULT ''", "limits": "TEXT NOT NULL DEFAULT ''"},
+    "manual_scores": {"answer_hash": "TEXT NOT NULL DEFAULT ''"},
+}
+
+
+def answer_hash(answer: str) -> str:
+    """What a manual score is tied to: the written answer it graded."""
+    return hashlib.sha256(answer.strip().encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Manual:
+    """One hand-graded score. ``stale``: the student's answer changed since it was scored."""
+
+    points: float
+    comment: str
+    stale: bool
+
+
+class GradebookMissing(FileNotFoundError):
+    pass
 
 
 class Gradebook:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, create: bool = True):
+        if not create and not path.is_file():
+            raise GradebookMissing(f"no gradebook at {path}: check the path (it is OUT/gradebook.sqlite of "
+                                   "`dlbasics grade`); nothing was changed")
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         # Worker threads look results up while the main thread records them: one connection,
@@ -49,6 +91,11 @@ class Gradebook:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
+        for table, columns in MIGRATIONS.items():
+            have = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            for column, kind in columns.items():
+                if column not in have:
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         self.db.close()
@@ -61,25 +108,72 @@ class Gradebook:
                 (assignment, student, content_hash, grader_version)).fetchone()
         return json.loads(row[0]) if row else None
 
-    def record(self, result: dict, grader_version: str) -> None:
+    def record(self, result: dict, grader_version: str, seed_fingerprint: str = "", limits: str = "") -> dict | None:
+        """Store ``result`` (and append it to the history); return the result it replaced, if any."""
         with self._transaction():
+            row = self.db.execute("SELECT result FROM grades WHERE assignment=? AND student=?",
+                                  (result["assignment"], result["student"])).fetchone()
             self.db.execute(
-                "INSERT OR REPLACE INTO grades VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO grades (assignment, student, content_hash, grader_version, graded_at, "
+                "auto_total, status, result, seed_fingerprint, limits) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (result["assignment"], result["student"], result["hash"], grader_version, time.time(),
-                 result["auto_total"], result["status"], json.dumps(result)))
+                 result["auto_total"], result["status"], json.dumps(result), seed_fingerprint, limits))
+            questions = {q: info["points"] for q, info in result["questions"].items()}
+            self.db.execute("INSERT INTO history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            (result["assignment"], result["student"], time.time(), result["hash"], grader_version,
+                             seed_fingerprint, result["auto_total"], result["status"], json.dumps(questions)))
+        return json.loads(row[0]) if row else None
+
+    def settings(self, assignment: str) -> set[tuple[str, str]]:
+        """The (seed fingerprint, limits) pairs the assignment's current grades were made with."""
+        with self.lock:
+            return set(self.db.execute("SELECT DISTINCT seed_fingerprint, limits FROM grades WHERE assignment=?",
+                                       (assignment,)).fetchall())
+
+    def history(self, assignment: str, student: str) -> list[dict]:
+        with self.lock:
+            rows = self.db.execute("SELECT graded_at, content_hash, auto_total, status, questions FROM history "
+                                   "WHERE assignment=? AND student=? ORDER BY graded_at", (assignment, student))
+            return [{"graded_at": at, "hash": digest, "auto_total": total, "status": status,
+                     "questions": json.loads(questions)} for at, digest, total, status, questions in rows]
 
     def set_manual(self, assignment: str, scores: list[tuple[str, str, float, str]]) -> None:
+        """Store hand-graded scores, each tied to the hash of the answer it graded now."""
         with self._transaction():
+            answers = {}
+            for (result,) in self.db.execute("SELECT result FROM grades WHERE assignment=?", (assignment,)):
+                result = json.loads(result)
+                answers[result["student"]] = {q: w.get("answer", "") for q, w in result["written"].items()}
             self.db.executemany(
-                "INSERT OR REPLACE INTO manual_scores VALUES (?, ?, ?, ?, ?)",
-                [(assignment, student, question, points, comment) for student, question, points, comment in scores])
+                "INSERT OR REPLACE INTO manual_scores (assignment, student, question, points, comment, answer_hash) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(assignment, student, question, points, comment,
+                  answer_hash(answers.get(student, {}).get(question, "")))
+                 for student, question, points, comment in scores])
+
+    def manual_entries(self, assignment: str) -> dict[str, dict[str, Manual]]:
+        """Every hand-graded score, with its comment, flagged stale if the answer changed since."""
+        with self.lock:
+            answers = {}
+            for (result,) in self.db.execute("SELECT result FROM grades WHERE assignment=?", (assignment,)):
+                result = json.loads(result)
+                answers[result["student"]] = {q: w.get("answer", "") for q, w in result["written"].items()}
+            rows = self.db.execute("SELECT student, question, points, comment, answer_hash FROM manual_scores "
+                                   "WHERE assignment=?", (assignment,)).fetchall()
+        entries: dict[str, dict[str, Manual]] = {}
+        for student, question, points, comment, graded in rows:
+            stale = bool(graded) and graded != answer_hash(answers.get(student, {}).get(question, ""))
+            entries.setdefault(student, {})[question] = Manual(points, comment, stale)
+        return entries
 
     def manual(self, assignment: str) -> dict[str, dict[str, float]]:
-        scores: dict[str, dict[str, float]] = {}
-        for student, question, points in self.db.execute(
-                "SELECT student, question, points FROM manual_scores WHERE assignment=?", (assignment,)):
-            scores.setdefault(student, {})[question] = points
-        return scores
+        """The hand-graded points that count: stale ones (the answer changed) do not."""
+        return {student: {q: m.points for q, m in scores.items() if not m.stale}
+                for student, scores in self.manual_entries(assignment).items()}
+
+    def students(self, assignment: str) -> set[str]:
+        with self.lock:
+            return {row[0] for row in self.db.execute("SELECT student FROM grades WHERE assignment=?", (assignment,))}
 
     def results(self, assignment: str) -> list[dict]:
         with self.lock:

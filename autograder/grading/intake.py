@@ -11,6 +11,7 @@ students never share a folder and no id can name one of the kit's own files.
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import hashlib
 import os
@@ -35,10 +36,15 @@ FEEDBACK_DIR = "feedback"
 
 @dataclass(frozen=True)
 class Submission:
-    """One student's file. ``student`` is unique in the batch; ``path`` is never followed if a link."""
+    """One student's file. ``student`` is unique in the batch; ``path`` is never followed if a link.
+
+    ``submitted_at`` (ISO 8601, UTC): nbgrader's ``timestamp.txt`` next to the notebook if
+    there is one, else the file's modification time (what an LMS download preserves).
+    """
 
     student: str
     path: Path
+    submitted_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -138,12 +144,16 @@ def _notebook_in_folder(folder: Path, assignment, skipped: list[Skipped]) -> Pat
     return None
 
 
-def find_submissions(inputs: list[Path], assignment) -> tuple[list[Submission], list[Skipped], list[tuple]]:
+def find_submissions(inputs: list[Path], assignment,
+                     roster=None) -> tuple[list[Submission], list[Skipped], list[tuple]]:
     """Submissions found in ``inputs`` (files, folders of notebooks, folders of student folders).
 
     Returns ``(submissions, skipped, problems)``: ``skipped`` lists files that are not
     submissions, with the reason; ``problems`` lists ``(student, path, reason)`` for students
     whose submission cannot be graded (a link, an ambiguous folder): they get a row saying so.
+    With a ``roster`` (see :mod:`autograder.course`), file and folder names are mapped to
+    roster ids (an email, an LMS id, an LMS bulk-download name); a name that matches nobody
+    keeps its own id and is reported in ``skipped``'s companion warning list.
     """
     found: list[tuple[str, Path, str]] = []  # (student, path, problem)
     skipped: list[Skipped] = []
@@ -177,13 +187,46 @@ def find_submissions(inputs: list[Path], assignment) -> tuple[list[Submission], 
                     skipped.append(Skipped(path, "not a .ipynb notebook"))
         else:
             found.append((name_text(item.name).removesuffix(".ipynb"), item, ""))
+    if roster:
+        found = [(_on_roster(student, path, roster, skipped), path, problem) for student, path, problem in found]
     submissions, problems = [], []
     for student, path, problem in unique_ids(found):
         if problem:
             problems.append((student, path, problem))
         else:
-            submissions.append(Submission(student, path))
+            submissions.append(Submission(student, path, submitted_at(path)))
     return submissions, skipped, problems
+
+
+def submitted_at(path: Path) -> str | None:
+    """When a submission was handed in (see :class:`Submission`), or None if unknown."""
+    stamp = path.parent / "timestamp.txt"
+    try:
+        if stamp.is_file() and not stamp.is_symlink() and stamp.stat().st_size < 100:
+            when = dt.datetime.fromisoformat(stamp.read_text(encoding="utf-8").strip())
+            if when.tzinfo is None:
+                when = when.astimezone()  # nbgrader writes local time without a zone
+            return when.astimezone(dt.UTC).isoformat(timespec="seconds")
+    except (OSError, ValueError, UnicodeDecodeError):
+        pass
+    try:
+        return dt.datetime.fromtimestamp(os.lstat(path).st_mtime, dt.UTC).isoformat(timespec="seconds")
+    except OSError:
+        return None
+
+
+def _on_roster(student: str, path: Path, roster, skipped: list[Skipped]) -> str:
+    from autograder.course import roster_id
+
+    names = [student, name_text(path.name)]
+    if path.name.endswith(".ipynb") and path.parent.name and name_text(path.parent.name) != student:
+        names.append(name_text(path.parent.name))
+    for name in names:
+        found = roster_id(name, roster)
+        if found:
+            return found
+    skipped.append(Skipped(path, f"graded as {student!r}, which is on no roster line (id, email or LMS id)"))
+    return student
 
 
 def unique_ids(found: list[tuple]) -> list[tuple]:

@@ -46,3 +46,22 @@ def write(notebook: dict, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(notebook, indent=1) + "\n", encoding="utf-8")
     return path
+
+
+def written_guides(assignment: Assignment) -> dict[str, tuple[str, str]]:
+    """For graders: each written question's model answer (from the solution) and its rubric.
+
+    The rubric is the written cell's ``metadata.dlbasics.rubric`` in the solution notebook.
+    """
+    guides = {}
+    for cell in load_notebook(assignment.solution)["cells"]:
+        meta = nbgrader_meta(cell)
+        if meta.get("solution") and meta.get("grade") and cell.get("cell_type") == "markdown":
+            source = cell["source"]
+            source = "".join(source) if isinstance(source, list) else source
+            model = "\n".join(line for line in source.splitlines()
+                              if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+            extra = cell.get("metadata", {}).get("dlbasics", {})
+            rubric = extra.get("rubric", "") if isinstance(extra, dict) else ""
+            guides[meta["grade_id"]] = (model.strip(), "".join(rubric) if isinstance(rubric, list) else rubric)
+    return guides

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import base64
 import csv
+import datetime as dt
 import io
 import json
 import os
 import statistics
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader
 
 from autograder.report.safe import (
     CSP,
-    clean_terminal,
     csv_row,
     page_text,
     render_markdown,
@@ -30,6 +31,7 @@ from autograder.report.safe import (
     valid_text,
 )
 from autograder.selfcheck.api import PASSED
+from autograder.text import terminal_text
 
 # autoescape=True for every template: jinja2's select_autoescape() goes by the name's last
 # extension and so would leave "*.html.j2" unescaped. The only Markup that reaches a template
@@ -63,13 +65,54 @@ def visible_checks(result: dict, released: bool) -> list[dict]:
     return shown
 
 
-def total_score(result: dict, manual: dict[str, float] | None) -> float:
-    """The automatic points plus whatever the instructor scored by hand."""
-    return result["auto_total"] + sum((manual or {}).values())
+@dataclass
+class Marks:
+    """What a submission finally counts for: automatic points, hand-graded points, lateness.
+
+    Computed once per student from the gradebook and the course, and used by every writer
+    (grades.csv, results.json, feedback.html), so they never disagree.
+    """
+
+    manual: dict[str, float] = field(default_factory=dict)  # written question -> points that count
+    comments: dict[str, str] = field(default_factory=dict)
+    stale: set[str] = field(default_factory=set)  # scored, but the answer changed since: not counted
+    submitted_at: str | None = None
+    days_late: int = 0
+    penalty: float = 0.0
+    total: float = 0.0
 
 
-def gradescope(result: dict, manual: dict[str, float] | None = None) -> dict:
+def marks(result: dict, manual: dict | None = None, course=None) -> Marks:
+    """``manual``: question -> :class:`~autograder.grading.gradebook.Manual` (or plain points)."""
+    out = Marks(submitted_at=result.get("submitted_at"))
+    for question, answer in result.get("written", {}).items():
+        entry = (manual or {}).get(question)
+        if answer.get("untouched"):
+            out.manual[question], out.comments[question] = 0.0, "no answer was written"
+        if entry is None:
+            continue
+        points, comment, stale = ((entry, "", False) if isinstance(entry, int | float)
+                                  else (entry.points, entry.comment, entry.stale))
+        if comment:
+            out.comments[question] = comment
+        if stale:
+            out.stale.add(question)
+            out.manual.pop(question, None)
+        else:
+            out.manual[question] = points
+    subtotal = result["auto_total"] + sum(out.manual.values())
+    if course is not None and out.submitted_at:
+        due = course.due.get(result["assignment"])
+        when = dt.datetime.fromisoformat(out.submitted_at)
+        out.days_late = course.late.days_late(when, due, course.extension(result["student"], result["assignment"]))
+        out.penalty = min(subtotal, course.late.penalty(out.days_late, result["max_points"]))
+    out.total = subtotal - out.penalty
+    return out
+
+
+def gradescope(result: dict, mark: Marks | None = None) -> dict:
     """Gradescope's results.json: one test per check, hidden checks visible after publishing."""
+    mark = mark or marks(result)
     tests = [{
         "name": f"{c['question']}: {c['name'].removeprefix('test_').replace('_', ' ')}",
         "score": c["points"], "max_score": c["max_points"],
@@ -78,38 +121,48 @@ def gradescope(result: dict, manual: dict[str, float] | None = None) -> dict:
         "tags": [c["question"]] + ([c["mistake"]] if c.get("mistake") else []),
     } for c in result["checks"]]
     for question, info in result["written"].items():
-        score = (manual or {}).get(question)
+        score = mark.manual.get(question)
+        state = ("your answer changed after it was graded: it will be graded again" if question in mark.stale
+                 else "graded by your instructor" if score is not None else "not graded yet")
+        comment = mark.comments.get(question)
         tests.append({"name": f"{question} (graded by hand)", "score": score or 0, "max_score": info["max_points"],
-                      "output": "graded by your instructor" if score is not None else "not graded yet",
-                      "visibility": "visible"})
+                      "output": state + (f". Comment: {comment}" if comment else ""), "visibility": "visible"})
     output = result["message"] or f"Automatic score {result['auto_total']:g} / {result['auto_max']:g}."
+    if mark.penalty:
+        output += f" Late by {mark.days_late} day(s): {mark.penalty:g} point(s) off."
     if result.get("isolation_note"):
         output += f" ({result['isolation_note']})"
     # Gradescope would otherwise interpret outputs as formatted text; messages can hold student text.
-    return {"score": total_score(result, manual), "output": output, "output_format": "text",
+    return {"score": mark.total, "output": output, "output_format": "text",
             "test_output_format": "text", "test_name_format": "text",
             "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
 
 
-def feedback_html(result: dict, released: bool = False, expected_plots: dict | None = None) -> str:
+def feedback_html(result: dict, released: bool = False, expected_plots: dict | None = None,
+                  mark: Marks | None = None) -> str:
     # The plot is the child's PNG: only a checked, re-encoded copy is embedded (None: a note instead).
     plots = result.get("plots")
     plots = {q: safe_png_base64(png) for q, png in plots.items()} if isinstance(plots, dict) else {}
     return _env.get_template("feedback.html.j2").render(
-        result=result, checks=visible_checks(result, released), plots=plots, expected_plots=expected_plots or {})
+        result=result, checks=visible_checks(result, released), plots=plots, expected_plots=expected_plots or {},
+        mark=mark or marks(result))
 
 
 def csv_rows(results: list[dict], questions: list[str], written: list[str],
-             manual: dict[str, dict[str, float]]) -> str:
+             all_marks: dict[str, Marks] | None = None) -> str:
+    """grades.csv: points per question, hand-graded points, lateness, the final total."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     # csv_row: numbers stay numbers, every string (the student id above all) cannot be a formula.
-    writer.writerow(csv_row(["student", *questions, *written, "total", "max", "status"]))
+    writer.writerow(csv_row(["student", *questions, *written, "automatic", "submitted", "days late", "late penalty",
+                             "total", "max", "status", "note"]))
     for r in sorted(results, key=lambda r: r["student"]):
-        scores = manual.get(r["student"], {})
+        mark = (all_marks or {}).get(r["student"]) or marks(r)
+        note = "; ".join(f"{q}: the answer changed after it was graded by hand" for q in sorted(mark.stale))
         writer.writerow(csv_row([r["student"], *[r["questions"].get(q, {}).get("points", 0) for q in questions],
-                                 *[scores.get(q, "") for q in written], total_score(r, scores),
-                                 r["max_points"], r["status"]]))
+                                 *[mark.manual.get(q, "") for q in written], r["auto_total"],
+                                 mark.submitted_at or "", mark.days_late, mark.penalty, mark.total,
+                                 r["max_points"], r["status"], note]))
     return buffer.getvalue()
 
 
@@ -170,13 +223,15 @@ def summary_text(info: dict) -> str:
         lines.append("most frequent mistakes:")
         lines += [f"  {count:>4} × {name}" for name, count in info["top_mistakes"]]
     # Printed to the instructor's terminal: a mistake's name may quote a student's function name.
-    return clean_terminal("\n".join(lines))
+    return terminal_text("\n".join(lines))
 
 
-def review_page(assignment: str, question: str, answers: list[tuple[str, str]], max_points: float) -> str:
-    """One page per written question: every answer, for the instructor to score."""
+def review_page(assignment: str, question: str, answers: list[tuple[str, str]], max_points: float,
+                model: str = "", rubric: str = "", untouched: int = 0) -> str:
+    """One page per written question: every answer written, the model answer and rubric, for graders."""
     return _env.get_template("review.html.j2").render(
-        assignment=assignment, question=question, max_points=max_points,
+        assignment=assignment, question=question, max_points=max_points, untouched=untouched,
+        model=render_markdown(model) if model else "", rubric=render_markdown(rubric) if rubric else "",
         answers=[(student, render_markdown(answer)) for student, answer in answers])
 
 

@@ -11,7 +11,7 @@ here instead of escaping on its own:
 * ``safe_png_base64``: a plot checked (signature, byte size, pixel size before decompressing)
   and re-encoded by Pillow, or ``None``;
 * ``csv_cell``: text a spreadsheet will not execute as a formula;
-* ``clean_terminal``: text without escape sequences or control characters.
+* ``terminal_text`` (from ``autograder.text``): text without escape sequences or control characters.
 """
 
 from __future__ import annotations
@@ -48,28 +48,6 @@ def page_text(value):
     if isinstance(value, str) and not isinstance(value, Markup):
         return _HTML_CONTROLS.sub("", valid_text(value))
     return value
-
-
-# --- terminal ------------------------------------------------------------------------------------
-
-# ECMA-48 escape sequences: CSI (colours, cursor moves, "clear screen"), OSC (window title,
-# hyperlinks, clipboard) and the string commands DCS/SOS/PM/APC, each up to its terminator (or the
-# end of the text, if a student leaves it open); then any other two-character escape.
-_ESCAPES = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]?"
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
-    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"
-    r"|\x1b[\x20-\x7e]?"
-)
-# C0 controls except tab and newline (\r moves the cursor back and can overwrite a line, \b a
-# character), DEL, C1 controls (8-bit CSI/OSC in some terminals), and the Unicode bidirectional
-# overrides and isolates, which reorder what is shown ("81 / 18" can display as "18 / 18").
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def clean_terminal(text: str) -> str:
-    """``text`` as it may be printed: no escape sequences, no control characters but ``\\n`` and ``\\t``."""
-    return _CONTROLS.sub("", _ESCAPES.sub("", valid_text(str(text))))
 
 
 # --- CSV -------------------------------------------------------------------------------------------
