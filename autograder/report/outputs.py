@@ -231,8 +231,9 @@ def review_page(assignment: str, question: str, answers: list[tuple[str, str]], 
     """One page per written question: every answer written, the model answer and rubric, for graders."""
     return _env.get_template("review.html.j2").render(
         assignment=assignment, question=question, max_points=max_points, untouched=untouched,
-        model=render_markdown(model) if model else "", rubric=render_markdown(rubric) if rubric else "",
-        answers=[(student, render_markdown(answer)) for student, answer in answers])
+        model=render_markdown(model, math=True) if model else "",
+        rubric=render_markdown(rubric, math=True) if rubric else "",
+        answers=[(student, render_markdown(answer, math=True)) for student, answer in answers])
 
 
 def dumps(data) -> str:
