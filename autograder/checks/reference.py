@@ -55,11 +55,19 @@ def train_linear(weight: float, bias: float, xs, ys, lr: float, epochs: int, var
     * ``loss_after_update``: the loss recorded is the one after the epoch's update;
     * ``sum_loss``: the loss is the sum of squared errors, not the mean;
     * ``frozen``: ``step()`` runs where no gradient exists (before ``backward()``, or right
-      after ``zero_grad()``), so the parameters never move.
+      after ``zero_grad()``), or is missing, so the parameters never move;
+    * ``adam``: ``torch.optim.Adam(params, lr)`` with its defaults instead of SGD;
+    * ``momentum``: ``torch.optim.SGD(params, lr, momentum=0.9)``;
+    * ``per_sample``: one SGD step per data point (in order), the epoch's loss recorded as
+      the mean of the per-point losses computed before each point's step.
     """
+    if variant == "per_sample":
+        return _train_per_sample(weight, bias, xs, ys, lr, epochs)
     n = len(xs)
     scale = 1.0 if variant == "sum_loss" else 1.0 / n
     grad_w_acc = grad_b_acc = 0.0
+    adam = _Adam() if variant == "adam" else None
+    velocity = None
     losses = []
     for _ in range(epochs):
         errors = [weight * x + bias - y for x, y in zip(xs, ys)]
@@ -70,11 +78,53 @@ def train_linear(weight: float, bias: float, xs, ys, lr: float, epochs: int, var
             grad_w_acc += grad_w
             grad_b_acc += grad_b
             grad_w, grad_b = grad_w_acc, grad_b_acc
+        if adam is not None:
+            step_w, step_b = adam.step(grad_w, grad_b, lr)
+        elif variant == "momentum":
+            # torch's SGD momentum: the buffer starts as the first gradient, then v = 0.9 v + g.
+            velocity = (grad_w, grad_b) if velocity is None else (0.9 * velocity[0] + grad_w,
+                                                                 0.9 * velocity[1] + grad_b)
+            step_w, step_b = lr * velocity[0], lr * velocity[1]
+        else:
+            step_w, step_b = lr * grad_w, lr * grad_b
         if variant != "frozen":
-            weight, bias = weight - lr * grad_w, bias - lr * grad_b
+            weight, bias = weight - step_w, bias - step_b
         if variant == "loss_after_update":
             loss = scale * math.fsum((weight * x + bias - y) ** 2 for x, y in zip(xs, ys))
         losses.append(loss)
+    return losses, weight, bias
+
+
+class _Adam:
+    """``torch.optim.Adam``'s update with its defaults (betas 0.9, 0.999; eps 1e-8)."""
+
+    def __init__(self):
+        self.t = 0
+        self.m = [0.0, 0.0]
+        self.v = [0.0, 0.0]
+
+    def step(self, *grads_and_lr):
+        *grads, lr = grads_and_lr
+        self.t += 1
+        steps = []
+        for i, g in enumerate(grads):
+            self.m[i] = 0.9 * self.m[i] + 0.1 * g
+            self.v[i] = 0.999 * self.v[i] + 0.001 * g * g
+            m_hat = self.m[i] / (1 - 0.9 ** self.t)
+            v_hat = self.v[i] / (1 - 0.999 ** self.t)
+            steps.append(lr * m_hat / (math.sqrt(v_hat) + 1e-8))
+        return steps
+
+
+def _train_per_sample(weight: float, bias: float, xs, ys, lr: float, epochs: int):
+    losses = []
+    for _ in range(epochs):
+        point_losses = []
+        for x, y in zip(xs, ys):
+            error = weight * x + bias - y
+            point_losses.append(error * error)
+            weight, bias = weight - lr * 2 * error * x, bias - lr * 2 * error
+        losses.append(mean(point_losses))
     return losses, weight, bias
 
 
@@ -108,6 +158,7 @@ def gradient_variants(xs, ys, m: float, b: float) -> dict[str, tuple[float, floa
     n = len(xs)
     return {
         "the factor 2 is missing": (dm / 2, db / 2),
+        "the factor 2 is missing from dL/db": (dm, db / 2),
         "the sign is wrong (error taken as y - prediction)": (-dm, -db),
         "summed instead of averaged over the points": (dm * n, db * n),
         "dL/dm and dL/db are swapped": (db, dm),
@@ -119,15 +170,23 @@ def gradient_descent_step(xs, ys, m: float, b: float, lr: float) -> tuple[float,
     return m - lr * dm, b - lr * db
 
 
-def step_variants(xs, ys, m: float, b: float, lr: float) -> dict[str, tuple[float, float]]:
+def step_variants(xs, ys, m: float, b: float, lr: float, other_lrs=()) -> dict[str, tuple[float, float]]:
+    """What common slips return instead of one step; ``other_lrs`` are learning rates a student
+    might have hard-coded (the notebook's own), named when the step used one of them instead of ``lr``."""
     dm, db = gradients(xs, ys, m, b)
     new_m = m - lr * dm
-    return {
+    variants = {
         "the update is sequential: b's gradient was computed with the already-updated m":
             (new_m, b - lr * gradients(xs, ys, new_m, b)[1]),
         "the step goes uphill (+ lr * gradient instead of -)": (m + lr * dm, b + lr * db),
         "the learning rate is ignored": (m - dm, b - db),
+        "the factor 2 is missing from the gradients": (m - lr * dm / 2, b - lr * db / 2),
+        "the factor 2 is missing from dL/db": (new_m, b - lr * db / 2),
     }
+    for other in other_lrs:
+        if other != lr:
+            variants[f"the lr argument is ignored: the step uses lr = {other:g}"] = (m - other * dm, b - other * db)
+    return variants
 
 
 def gradient_descent(xs, ys, m: float, b: float, lr: float, steps: int):

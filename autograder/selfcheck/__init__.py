@@ -8,6 +8,7 @@ ones on random inputs, on your submission in an isolated process.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import pkgutil
@@ -23,20 +24,51 @@ CALL_SECONDS = 10.0
 
 
 class LocalStudent(api.Student):
-    """Calls functions defined in the running notebook (or any namespace)."""
+    """Calls functions defined in the running notebook (or any namespace).
 
-    def __init__(self, namespace: dict | None = None):
+    Each call starts from the random seeds the grader's sandbox uses (random, NumPy and torch
+    seeded with 0), so an answer that draws random numbers gets the same verdict here as in
+    grading; the kernel's own random state is restored afterwards.
+    """
+
+    def __init__(self, namespace: dict | None = None, seconds: float = CALL_SECONDS):
         self.namespace = namespace if namespace is not None else _user_namespace()
+        self.seconds = seconds
 
     def request(self, name, args, kwargs, spy, render):
         pyplot = sys.modules.get("matplotlib.pyplot")
         figures_before = set(pyplot.get_fignums()) if pyplot else set()
-        reply = invoke(self.namespace, name, args, kwargs, spy=spy, render=render, seconds=CALL_SECONDS)
+        with _seeded():
+            reply = invoke(self.namespace, name, args, kwargs, render=render, seconds=self.seconds)
         pyplot = sys.modules.get("matplotlib.pyplot")
         for number in set(pyplot.get_fignums()) - figures_before if pyplot else ():
             pyplot.close(number)  # a check's figure must not show up under the student's cell
         # Round-trip through JSON so the checks see exactly what the grader would see.
         return json.loads(json.dumps(reply))
+
+
+@contextlib.contextmanager
+def _seeded():
+    """Seed random, NumPy and torch with 0 (as the grader does before every call), then restore them."""
+    import random
+
+    numpy = sys.modules.get("numpy")
+    torch = sys.modules.get("torch")
+    saved = (random.getstate(), numpy.random.get_state() if numpy else None,
+             torch.random.get_rng_state() if torch else None)
+    random.seed(0)
+    if numpy:
+        numpy.random.seed(0)
+    if torch:
+        torch.manual_seed(0)
+    try:
+        yield
+    finally:
+        random.setstate(saved[0])
+        if numpy:
+            numpy.random.set_state(saved[1])
+        if torch:
+            torch.random.set_rng_state(saved[2])
 
 
 def _user_namespace() -> dict:

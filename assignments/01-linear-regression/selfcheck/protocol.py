@@ -19,14 +19,21 @@ MAX_TEXT = 2_000
 
 # --- arguments: built by the grader, decoded in the child ---------------------------
 
-def tensor(data, dtype: str = "float32") -> dict:
-    """A tensor argument: nested lists of numbers, created in the child as ``torch.tensor``."""
-    return {"t": "tensor", "dtype": dtype, "data": data}
+def tensor(data, dtype: str = "float32", requires_grad: bool = False) -> dict:
+    """A tensor argument: nested lists of numbers, created in the child as ``torch.tensor``.
+
+    With ``requires_grad`` the tensor is a leaf of autograd: after the call its ``.grad``
+    comes back with it (see :func:`encode`), which shows whether ``backward()`` ran through it.
+    """
+    arg = {"t": "tensor", "dtype": dtype, "data": data}
+    if requires_grad:
+        arg["requires_grad"] = True
+    return arg
 
 
-def column_tensor(values) -> dict:
+def column_tensor(values, requires_grad: bool = False) -> dict:
     """A float32 tensor argument of shape (N, 1) holding ``values``."""
-    return tensor([[v] for v in values])
+    return tensor([[v] for v in values], requires_grad=requires_grad)
 
 
 def linear(weight: float, bias: float) -> dict:
@@ -44,7 +51,8 @@ def decode_arg(obj):
     if kind == "tensor":
         import torch
 
-        return torch.tensor(obj["data"], dtype=getattr(torch, obj["dtype"]))
+        return torch.tensor(obj["data"], dtype=getattr(torch, obj["dtype"]),
+                            requires_grad=bool(obj.get("requires_grad", False)))
     if kind == "module" and obj.get("class") == "Linear":
         import torch
 
@@ -130,7 +138,7 @@ def _encode_torch(value, type_name: str, depth: int, render: bool) -> dict:
         if detached.is_complex():
             return {"t": "object", "type": "Tensor", "repr": "(a complex tensor)"}
         data = detached.cpu().tolist()
-        return {
+        encoded = {
             "t": "tensor",
             "type": "Tensor",
             "dtype": str(detached.dtype).replace("torch.", ""),
@@ -138,6 +146,14 @@ def _encode_torch(value, type_name: str, depth: int, render: bool) -> dict:
             "data": _flat_numbers(data, [MAX_ITEMS]) if isinstance(data, list) else _number(float(data)),
             "requires_grad": bool(value.requires_grad),
         }
+        if value.requires_grad and value.is_leaf:
+            # What backward() left in the leaf: how a check sees, from the data alone, that
+            # a loss was differentiated through this argument.
+            grad = value.grad
+            ok = isinstance(grad, torch.Tensor) and grad.shape == value.shape and not grad.is_complex()
+            encoded["grad"] = _flat_numbers(grad.detach().cpu().tolist(), [MAX_ITEMS]) if ok and grad.dim() \
+                else (_number(float(grad)) if ok else None)
+        return encoded
     if isinstance(value, torch.nn.Module):
         params = {name: _encode_torch(p, "Parameter", depth + 1, render) for name, p in value.named_parameters()}
         return {"t": "module", "type": type_name, "params": params}

@@ -1,0 +1,44 @@
+"""Hidden inputs at which every named mistake is visible.
+
+A hidden check draws its inputs from :func:`autograder.checks.random_for`. Some random draws
+would hide a mistake: a sequential update is invisible when the step barely moves m, a
+swapped (x, y) when the two happen to be equal. :func:`draw` therefore keeps drawing (from
+the same seed, under numbered names) until every mistake the check can name lies outside the
+check's tolerance; a wrong answer can then never pass by luck, and the feedback can always
+name what it sees. ``tests/test_mistake_visibility.py`` checks the result for many seeds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from autograder.selfcheck.api import matches
+
+from . import random_for
+
+
+@dataclass
+class Comparison:
+    """One value a check compares, its tolerance, and what each named mistake would give instead."""
+
+    expected: float | list[float]
+    variants: dict = field(default_factory=dict)
+    rel: float = 0.0
+    abs_: float = 0.0
+
+    def visible(self) -> bool:
+        return not any(matches(value, self.expected, self.rel, self.abs_) for value in self.variants.values())
+
+
+# Enough attempts that a generator with a 50 % rejection rate still always finds a case
+# (2**-60); generators here reject far fewer draws, so the loop ends in one or two draws.
+ATTEMPTS = 60
+
+
+def draw(name: str, make):
+    """``make(r)`` -> ``(case, comparisons)`` for the first random generator at which every comparison is visible."""
+    for attempt in range(ATTEMPTS):
+        case, comparisons = make(random_for(name if attempt == 0 else f"{name} #{attempt + 1}"))
+        if all(c.visible() for c in comparisons):
+            return case
+    raise RuntimeError(f"no input for {name!r} makes every named mistake visible; widen its generator")

@@ -1,0 +1,60 @@
+"""nbgrader's hidden tests: the kit's own checks, run in the notebook's kernel.
+
+Each ``check_<question>`` cell of a solution notebook ends with::
+
+    ### BEGIN HIDDEN TESTS
+    from autograder.checks.nbgrader_hidden import assert_question
+    assert_question("mse_loss")
+    ### END HIDDEN TESTS
+
+so that ``nbgrader autograde`` runs every check of that question, public and hidden, the
+very functions ``dlbasics grade`` runs, on the student's functions in the kernel (through
+the same :class:`~autograder.selfcheck.LocalStudent` as the self-check, with the grader's
+call time limit and seeds). nbgrader scores a check cell all or nothing, so a cell passes
+exactly when ``dlbasics`` gives that question full marks: the two graders agree by
+construction (``tests/test_nbgrader.py`` shows it on the whole corpus).
+
+nbgrader's autograde must therefore run in an environment where this kit is installed (the
+kit's venv is; see ``nbgrader_config.py``). The hidden inputs follow ``DLBASICS_SEED`` as in
+``dlbasics grade``. Students never see this block: the build and nbgrader remove it.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from autograder.checks import ASSIGNMENTS
+from autograder.selfcheck import LocalStudent
+from autograder.selfcheck.api import PASSED, run_check
+
+# The grader's limit for one call of a student function (autograder.sandbox.pool.Limits):
+# the same limit here, so a function too slow for one grader is too slow for the other.
+CALL_SECONDS = 5.0
+
+
+def checks_of(question: str) -> list:
+    """Every check (public and hidden) of ``question``, in the order the grader runs them."""
+    found = [fn for assignment in ASSIGNMENTS.values() for fn in assignment.checks() if fn.question == question]
+    if not found:
+        known = sorted({fn.question for a in ASSIGNMENTS.values() for fn in a.checks()})
+        raise KeyError(f"no checks for question {question!r}; the questions are: {', '.join(known)}")
+    return found
+
+
+def question_results(question: str, namespace: dict | None = None) -> list:
+    """The results of every check of ``question`` on the functions of ``namespace`` (default: the kernel's)."""
+    student = LocalStudent(namespace, seconds=CALL_SECONDS)
+    with warnings.catch_warnings():
+        # nbgrader fails a cell that writes to stderr: a warning is not a wrong answer.
+        warnings.simplefilter("ignore")
+        return [run_check(fn, student) for fn in checks_of(question)]
+
+
+def assert_question(question: str, namespace: dict | None = None) -> None:
+    """Raise AssertionError, listing the failing checks, unless every check of ``question`` passes."""
+    results = question_results(question, namespace)
+    failed = [r for r in results if r.status != PASSED]
+    if failed:
+        lines = [f"{len(failed)} of {len(results)} checks of {question} did not pass:"]
+        lines += [f"- {r.name.removeprefix('test_').replace('_', ' ')} [{r.status}]: {r.message}" for r in failed]
+        raise AssertionError("\n".join(lines))
