@@ -3,15 +3,21 @@
 Every case is one student notebook: the reference answers with one answer cell replaced.
 All cases of an assignment (mistakes and correct variants) are graded in one ``dlbasics
 grade`` run (module-scoped, one per assignment), next to an untouched reference notebook as
-a control; the assertions are parametrized per case.
+a control; the assertions are parametrized per case. The same notebooks also run in this
+process, as in a student's kernel, where the public checks give the self-check's verdicts.
 
-* A mistake loses points on its question, some failing check of that question names the
+* A mistake loses points on its question, its self-check already fails (unless it is an
+  answer hard-coded for the public inputs), some failing check of that question names the
   mistake (``expected`` in ``tests/corpus/mistakes.py``), and every question whose reference
   answer does not call the mistaken function keeps full marks. Questions that do call it
   are graded on the student's own function (a student's ``gradient_descent`` really does
   use their ``gradient_descent_step``); when they fail through it, their feedback names it.
-  A hard-coded answer passes the public checks of its question but loses every hidden one.
-* A correct variant gets every automatic point of the notebook.
+  A hard-coded answer loses every hidden check of its question.
+* A correct variant gets every automatic point of the notebook, and the story cells run
+  with it.
+* For every notebook and question: a green self-check means full marks in grading (except
+  for a hard-coded answer), and each public check gives the same verdict in the kernel as in
+  the grader's sandbox.
 """
 
 from __future__ import annotations
@@ -21,25 +27,32 @@ import re
 
 import pytest
 from conftest import grade_notebooks
+from corpus.cases import CONTROL, notebooks_of, student_of
 from corpus.correct_variants import CORRECT
-from corpus.mistakes import MISTAKES
+from corpus.mistakes import HARD_CODED, MISTAKES, UNNAMED
+from inkernel import namespace_of, selfcheck_package, story_cells
 
+import autograder.selfcheck as selfcheck
 from autograder.checks import ASSIGNMENTS
 from autograder.notebook.fill import fill, solution_answers
-
-CONTROL = "reference"
+from autograder.selfcheck import LocalStudent
+from autograder.selfcheck.api import PASSED, run_check
 
 # Mistakes the feedback does not name although a variant for them exists: (assignment,
 # question, case) -> reason. Empty: every mistake in the corpus is named.
 NOT_NAMED: dict[tuple[str, str, str], str] = {}
 
+# Names a case's feedback must not give: the misnaming of issue 10 (Adam was told "the
+# parameters never change").
+WRONG_NAMES = {
+    (A, "train_model", case): "never change" for A, case in [
+        ("01-linear-regression", "Adam"), ("01-linear-regression", "SGD with momentum"),
+        ("01-linear-regression", "per-sample SGD"), ("01-linear-regression", "mini-batches of two")]
+}
+
 
 def case_id(assignment_id: str, question: str, name: str) -> str:
     return f"{assignment_id[:2]}-{question}-{re.sub(r'[^A-Za-z0-9]+', '_', name).strip('_')}"
-
-
-def student_of(kind: str, question: str, name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "_", f"{kind}__{question}__{name}").strip("_")
 
 
 def _callers() -> dict[str, dict[str, set[str]]]:
@@ -79,12 +92,8 @@ def graded(tmp_path_factory):
         if assignment_id not in runs:
             assignment = ASSIGNMENTS[assignment_id]
             reference = solution_answers(assignment)
-            notebooks = {CONTROL: fill(assignment, reference)}
-            for kind, cases in (("mistakes", MISTAKES), ("correct", CORRECT)):
-                for case in cases:
-                    if case[0] == assignment_id:
-                        notebooks[student_of(kind, case[1], case[2])] = fill(assignment,
-                                                                              {**reference, case[1]: case[3]})
+            notebooks = {student: fill(assignment, {**reference, **answers})
+                         for student, (_, _, answers) in notebooks_of(assignment_id).items()}
             runs[assignment_id] = grade_notebooks(assignment_id, notebooks, tmp_path_factory.mktemp(assignment_id))
         return runs[assignment_id]
 
@@ -128,7 +137,7 @@ def test_corpus_cases_are_well_formed(kind, cases):
         assert source.strip() != reference[question].strip(), case[:3]
         if kind == "mistakes":
             expected = case[4]
-            assert expected is None or expected == expected.lower(), case[:3]
+            assert expected in (HARD_CODED, UNNAMED) or expected == expected.lower(), case[:3]
     assert {case[0] for case in cases} == set(ASSIGNMENTS)
 
 
@@ -140,6 +149,7 @@ def test_corpus_covers_every_question():
     assert len(CORRECT) >= 12
     cases = {case[:3] for case in MISTAKES}
     assert set(NOT_NAMED) <= cases, "an xfail names a case that does not exist"
+    assert set(WRONG_NAMES) <= cases
 
 
 @pytest.mark.parametrize("assignment_id", list(ASSIGNMENTS))
@@ -160,7 +170,7 @@ def test_mistake_loses_points_on_its_question(graded, assignment_id, question, n
 def _named_params():
     params = []
     for param in MISTAKE_PARAMS:
-        if param.values[4] is not None:
+        if param.values[4]:
             reason = NOT_NAMED.get(tuple(param.values[:3]))
             marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
             params.append(pytest.param(*param.values, id=param.id, marks=marks))
@@ -174,19 +184,19 @@ def test_mistake_is_named_in_the_feedback(graded, assignment_id, question, name,
              and expected in (c["mistake"] or "").lower()]
     assert named, f"no failing check of {question} names {expected!r}:\n{describe_checks(result, question)}"
     assert all(c["points"] == 0 for c in named)
+    wrong = WRONG_NAMES.get((assignment_id, question, name))
+    assert not wrong or not any(wrong in (c["mistake"] or "") for c in result["checks"]), \
+        describe_checks(result, question)
 
 
 @pytest.mark.parametrize("assignment_id,question,name,source,expected",
-                         [p for p in MISTAKE_PARAMS if p.values[4] is None])
+                         [p for p in MISTAKE_PARAMS if p.values[4] is HARD_CODED])
 def test_hard_coded_answer_loses_every_hidden_check(graded, assignment_id, question, name, source, expected):
     result = result_of(graded, assignment_id, student_of("mistakes", question, name))
     checks = [c for c in result["checks"] if c["question"] == question]
     hidden = [c for c in checks if c["hidden"]]
-    public = [c for c in checks if not c["hidden"]]
-    assert hidden and public
+    assert hidden and len(hidden) < len(checks)
     assert all(c["points"] == 0 and c["status"] != "passed" for c in hidden), describe_checks(result, question)
-    # It copies the public example's result: only the hidden checks can catch it.
-    assert all(c["status"] == "passed" for c in public), describe_checks(result, question)
 
 
 @pytest.mark.parametrize("assignment_id,question,name,source,expected", MISTAKE_PARAMS)
@@ -223,3 +233,88 @@ def test_correct_variant_gets_full_marks(graded, assignment_id, question, name, 
     assert all(cell["status"] == "ok" for cell in result["cells"]), result["cells"]
     assert result["questions"][question]["status"] == "passed", describe_checks(result, question)
     assert result["auto_total"] == result["auto_max"], describe_checks(result)
+
+
+# --- the self-check (public checks in the student's kernel) against the grade ---------------
+
+@pytest.fixture(scope="module")
+def kernel():
+    """``kernel(assignment_id)``: student id -> {public check name: status}, run in this process (cached)."""
+    runs = {}
+
+    def get(assignment_id: str):
+        if assignment_id not in runs:
+            assignment = ASSIGNMENTS[assignment_id]
+            public = [fn for fn in assignment.checks() if not fn.hidden]
+            runs[assignment_id] = {}
+            for student, (_, _, answers) in notebooks_of(assignment_id).items():
+                local = LocalStudent(namespace_of(assignment, answers))
+                runs[assignment_id][student] = {fn.__name__: run_check(fn, local) for fn in public}
+        return runs[assignment_id]
+
+    return get
+
+
+NOTEBOOK_PARAMS = [pytest.param(a, student, *info, id=f"{a[:2]}-{student}")
+                   for a in ASSIGNMENTS for student, info in notebooks_of(a).items()]
+
+
+@pytest.mark.parametrize("assignment_id,student,question,label,answers", NOTEBOOK_PARAMS)
+def test_a_green_self_check_means_full_marks(graded, kernel, assignment_id, student, question, label, answers):
+    """Every question whose public checks all pass in the kernel gets full marks from `dlbasics grade`.
+
+    The only exception: an answer hard-coded for the public inputs loses its hidden checks.
+    """
+    result = result_of(graded, assignment_id, student)
+    verdicts = kernel(assignment_id)[student]
+    for q, mark in result["questions"].items():
+        green = all(r.status == PASSED for r in verdicts.values() if r.question == q)
+        if green and not (q == question and label is HARD_CODED):
+            assert mark["points"] == mark["max_points"], \
+                f"{q}: the self-check is green but the grade is {mark['points']}/{mark['max_points']}\n" \
+                + describe_checks(result, q)
+
+
+@pytest.mark.parametrize("assignment_id,student,question,label,answers", NOTEBOOK_PARAMS)
+def test_self_check_and_grader_agree_on_every_public_check(graded, kernel, assignment_id, student, question, label,
+                                                           answers):
+    result = result_of(graded, assignment_id, student)
+    graded_public = {c["name"]: c for c in result["checks"] if not c["hidden"]}
+    for name, local in kernel(assignment_id)[student].items():
+        sandbox = graded_public[name]
+        assert (local.status == PASSED) == (sandbox["status"] == PASSED), \
+            f"{name}: kernel {local.status} ({local.message}) vs grader {sandbox['status']} ({sandbox['message']})"
+        assert local.mistake == sandbox["mistake"] or sandbox["status"] != "failed" \
+            or "fails its own checks" in (sandbox["mistake"] or ""), (name, local.mistake, sandbox["mistake"])
+
+
+@pytest.mark.parametrize("assignment_id,question,name,source,expected",
+                         [p for p in MISTAKE_PARAMS if p.values[4] is not HARD_CODED])
+def test_mistake_is_visible_in_the_self_check(kernel, assignment_id, question, name, source, expected):
+    verdicts = kernel(assignment_id)[student_of("mistakes", question, name)]
+    failing = [r for r in verdicts.values() if r.question == question and r.status != PASSED]
+    assert failing, f"every public check of {question} passes: the student cannot see this mistake"
+    if expected:
+        assert any(expected in (r.mistake or "").lower() for r in failing), \
+            [(r.name, r.message, r.mistake) for r in failing]
+
+
+@pytest.mark.parametrize("assignment_id", list(ASSIGNMENTS))
+def test_story_cells_run_with_every_accepted_answer(assignment_id, monkeypatch, capsys):
+    """Story cells run (not skipped, no error) for the reference and each correct variant."""
+    import matplotlib.pyplot as plt
+
+    assignment = ASSIGNMENTS[assignment_id]
+    variants = {"reference": {}} | {case[2]: {case[1]: case[3]} for case in CORRECT if case[0] == assignment_id}
+    for name, answers in variants.items():
+        namespace = namespace_of(assignment, answers)
+        monkeypatch.setattr(selfcheck, "_user_namespace", lambda namespace=namespace: namespace)
+        for grade_id, source in story_cells(assignment):
+            with selfcheck_package():
+                try:
+                    exec(compile(source, f"<story {grade_id}>", "exec"), namespace)
+                except Exception as error:
+                    pytest.fail(f"{name}: story cell {grade_id} fails: {type(error).__name__}: {error}")
+                finally:
+                    plt.close("all")
+            assert "skipped" not in capsys.readouterr().out, f"{name}: story cell {grade_id} was skipped"

@@ -3,7 +3,13 @@
 ``CORRECT`` holds ``(assignment id, question id, case name, answer cell source)``. The
 variants cover what students actually write: torch or plain Python loops, ``.mean()`` or
 ``sum(...) / len(...)``, ``reshape``/``view``/``unsqueeze``/nested lists, manual updates
-instead of ``optimizer.step()``, numpy, a 0-d tensor where a float is asked for, and so on.
+instead of ``optimizer.step()``, numpy, a 0-d tensor where a float is asked for, and so on:
+every return type the contracts accept (see ``autograder/selfcheck/api.py``) appears here, and
+the story cells must run with each (``tests/test_corpus.py``).
+
+The last cases of 02 use ``nn.MSELoss``/``F.mse_loss`` where the notebook asks for the MSE by
+hand: the grader judges values only, so they get full marks (nothing outside the student's
+process can see how a number was computed; the notebook's instruction stays a teaching one).
 """
 
 from __future__ import annotations
@@ -79,6 +85,35 @@ CORRECT: list[tuple[str, str, str, str]] = [
             solution = torch.linalg.lstsq(X, y.reshape(-1, 1).double()).solution
             return solution[0, 0].item(), solution[1, 0].item()
         """)),
+    (A1, "fit_least_squares", "np.polyfit's array", _src("""
+        def fit_least_squares(x, y):
+            import numpy as np
+            return np.polyfit(x.numpy().ravel(), y.numpy().ravel(), 1)
+        """)),
+    (A1, "fit_least_squares", "one stacked (2,) tensor", _src("""
+        def fit_least_squares(x, y):
+            x = x.reshape(-1).double()
+            y = y.reshape(-1).double()
+            slope = ((x - x.mean()) * (y - y.mean())).sum() / ((x - x.mean()) ** 2).sum()
+            return torch.stack([slope, y.mean() - slope * x.mean()])
+        """)),
+    (A1, "fit_least_squares", "(1,)-shaped tensors", _src("""
+        def fit_least_squares(x, y):
+            X = torch.cat([x.reshape(-1, 1), torch.ones(x.numel(), 1)], dim=1).double()
+            solution = torch.linalg.lstsq(X, y.reshape(-1, 1).double()).solution
+            return solution[0], solution[1]
+        """)),
+    (A1, "plot_regression", "own axis labels, line over the sorted range", _src("""
+        def plot_regression(x, y, m, b):
+            fig, ax = plt.subplots()
+            ax.plot(x.flatten(), y.flatten(), "s", label="students")
+            grid = torch.linspace(float(x.min()), float(x.max()), 20)
+            ax.plot(grid, m * grid + b, label=f"y = {m:.1f} x + {b:.1f}")
+            ax.set_xlabel("Time spent (h)")
+            ax.set_ylabel("Result")
+            ax.legend()
+            return fig, ax
+        """)),
     (A1, "plot_regression", "plt.plot with 'o'", _src("""
         def plot_regression(x, y, m, b):
             fig, ax = plt.subplots()
@@ -140,6 +175,32 @@ CORRECT: list[tuple[str, str, str, str]] = [
                 loss.backward()
                 optimizer.step()
                 epoch += 1
+            return losses
+        """)),
+
+    (A1, "train_model", "returns a tuple", _src("""
+        def train_model(model, x, y, lr, epochs):
+            optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+            losses = ()
+            for _ in range(epochs):
+                optimizer.zero_grad()
+                loss = ((model(x) - y) ** 2).mean()
+                loss.backward()
+                optimizer.step()
+                losses += (loss.item(),)
+            return losses
+        """)),
+    (A1, "train_model", "returns a tensor of losses", _src("""
+        def train_model(model, x, y, lr, epochs):
+            loss_fn = torch.nn.MSELoss()
+            optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+            losses = torch.zeros(epochs)
+            for epoch in range(epochs):
+                optimizer.zero_grad()
+                loss = loss_fn(model(x), y)
+                loss.backward()
+                optimizer.step()
+                losses[epoch] = loss.detach()
             return losses
         """)),
 
@@ -218,13 +279,13 @@ CORRECT: list[tuple[str, str, str, str]] = [
         def predict_line(x, m, b):
             return m * x + b
         """)),
-    (A2, "autograd_gradients", "torch.autograd.grad", _src("""
+    (A2, "autograd_gradients", "backward() on a float64 loss", _src("""
         def autograd_gradients(x, y, m, b):
-            m_t = torch.tensor(m, requires_grad=True)
-            b_t = torch.tensor(b, requires_grad=True)
-            loss = torch.mean((m_t * x + b_t - y) ** 2)
-            dm, db = torch.autograd.grad(loss, [m_t, b_t])
-            return float(dm), float(db)
+            m_t = torch.tensor(m, dtype=torch.float64, requires_grad=True)
+            b_t = torch.tensor(b, dtype=torch.float64, requires_grad=True)
+            loss = torch.mean((m_t * x.double() + b_t - y.double()) ** 2)
+            loss.backward()
+            return float(m_t.grad), float(b_t.grad)
         """)),
     (A2, "autograd_gradients", "float64 and requires_grad_", _src("""
         def autograd_gradients(x, y, m, b):
@@ -233,5 +294,36 @@ CORRECT: list[tuple[str, str, str, str]] = [
             loss = ((params[0] * x64 + params[1] - y64) ** 2).sum() / x64.numel()
             loss.backward()
             return params.grad[0], params.grad[1]
+        """)),
+    (A2, "mse_gradients", "one stacked (2,) tensor", _src("""
+        def mse_gradients(x, y, m, b):
+            residual = (m * x + b - y).reshape(-1)
+            return torch.stack([(2 * residual * x.reshape(-1)).mean(), (2 * residual).mean()])
+        """)),
+    (A2, "gradient_descent_step", "tensors instead of floats", _src("""
+        def gradient_descent_step(x, y, m, b, lr):
+            r = m * x + b - y
+            return m - lr * (2 * r * x).mean(), b - lr * (2 * r).mean()
+        """)),
+    (A2, "gradient_descent", "tensors instead of floats", _src("""
+        def gradient_descent(x, y, m, b, lr, steps):
+            losses = []
+            m, b = torch.tensor(m, dtype=x.dtype), torch.tensor(b, dtype=x.dtype)
+            for _ in range(steps):
+                r = m * x + b - y
+                losses.append((r ** 2).mean())
+                m, b = m - lr * (2 * r * x).mean(), b - lr * (2 * r).mean()
+            return m, b, torch.stack(losses) if losses else torch.zeros(0)
+        """)),
+    # Not by hand, against the notebook's instruction: values only are graded (see above).
+    (A2, "mse_loss", "nn.MSELoss", _src("""
+        def mse_loss(y_true, y_pred):
+            return torch.nn.MSELoss()(y_pred.reshape(-1), y_true.reshape(-1)).item()
+        """)),
+    # Issue 9 #6: imported under its own name, it bypassed the old call counter.
+    (A2, "mse_loss", "F.mse_loss imported directly", _src("""
+        from torch.nn.functional import mse_loss as library_mse
+        def mse_loss(y_true, y_pred):
+            return library_mse(y_pred.reshape(-1), y_true.reshape(-1)).item()
         """)),
 ]

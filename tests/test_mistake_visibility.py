@@ -1,0 +1,116 @@
+"""Every mistake a check names is visible at that check's own inputs, for the default seed and others.
+
+Each check runs on the reference answers in this process (as ``check(...)`` runs in a kernel)
+while :func:`autograder.selfcheck.api.recording` logs every comparison it makes: the expected
+value, its tolerance, and the value each named mistake would produce at the same inputs. A
+mistake whose value lies within the tolerance could pass the check, and the feedback could
+never name it: each such case fails here. Also: the public checks of a question can name
+every mistake its hidden checks name, and they use learning rates no story cell uses (so a
+rate copied from the notebook into a function fails a self-check).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from inkernel import namespace_of, story_cells
+
+from autograder.checks import ASSIGNMENTS
+from autograder.selfcheck import LocalStudent
+from autograder.selfcheck.api import PASSED, matches, recording, run_check
+
+# The grader's default seed, and a few terms' seeds: hidden inputs differ for each.
+SEEDS = [None, "term-a", "term-b", "term-c", "2031-spring", "x" * 40]
+
+
+@pytest.fixture(scope="module")
+def reference_namespaces():
+    return {a.id: namespace_of(a) for a in ASSIGNMENTS.values()}
+
+
+class CallLog(LocalStudent):
+    """A LocalStudent that remembers every call's name and arguments."""
+
+    def __init__(self, namespace):
+        super().__init__(namespace)
+        self.calls = []
+
+    def request(self, name, args, kwargs, spy, render):
+        self.calls.append((name, args))
+        return super().request(name, args, kwargs, spy, render)
+
+
+def run_recorded(namespace: dict, assignment) -> list[tuple]:
+    """(check, result, log of comparisons, calls) for every check of ``assignment`` on ``namespace``."""
+    runs = []
+    for fn in assignment.checks():
+        student = CallLog(namespace)
+        with recording() as log:
+            result = run_check(fn, student)
+        runs.append((fn, result, log, student.calls))
+    return runs
+
+
+def _seeded(monkeypatch, seed):
+    if seed is None:
+        monkeypatch.delenv("DLBASICS_SEED", raising=False)
+    else:
+        monkeypatch.setenv("DLBASICS_SEED", seed)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("assignment", ASSIGNMENTS.values(), ids=lambda a: a.id)
+def test_every_named_mistake_lies_outside_its_checks_tolerance(reference_namespaces, assignment, seed, monkeypatch):
+    _seeded(monkeypatch, seed)
+    invisible, compared = [], 0
+    for fn, result, log, _ in run_recorded(reference_namespaces[assignment.id], assignment):
+        assert result.status == PASSED, f"{fn.__name__} fails the reference: {result.message}"
+        for entry in log:
+            if entry["kind"] != "value":
+                continue
+            for name, value in entry["variants"].items():
+                compared += 1
+                if matches(value, entry["expected"], entry["rel"], entry["abs_"]):
+                    invisible.append(f"{fn.__name__} ({entry['what']}): {name!r} gives {value}, within "
+                                     f"rel {entry['rel']:g} / abs {entry['abs_']:g} of {entry['expected']}")
+    assert compared > 20, "the checks compared (almost) no named mistakes: is recording broken?"
+    assert not invisible, "named mistakes a check cannot see:\n" + "\n".join(invisible)
+
+
+def _named(log) -> set[str]:
+    names = set()
+    for entry in log:
+        if entry["kind"] == "value":
+            names |= set(entry["variants"])
+        elif entry["mistake"]:
+            names.add(entry["mistake"])
+    return names
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS.values(), ids=lambda a: a.id)
+def test_public_checks_name_every_mistake_the_hidden_checks_name(reference_namespaces, assignment):
+    public, hidden = {}, {}
+    for fn, _, log, _ in run_recorded(reference_namespaces[assignment.id], assignment):
+        (hidden if fn.hidden else public).setdefault(fn.question, set()).update(_named(log))
+    assert set(hidden) == set(public)
+    missing = {q: sorted(hidden[q] - public[q]) for q in hidden if hidden[q] - public[q]}
+    assert not missing, f"mistakes only a hidden check can name (a green self-check would hide them): {missing}"
+
+
+# Where each function's learning rate is among its arguments (0-based).
+LR_ARGUMENT = {"train_model": 3, "gradient_descent_step": 4, "gradient_descent": 4}
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS.values(), ids=lambda a: a.id)
+def test_public_learning_rates_differ_from_every_number_in_the_stories(reference_namespaces, assignment):
+    story_numbers = set()
+    for _, source in story_cells(assignment):
+        story_numbers |= {float(n) for n in re.findall(r"(?<![\w.])\d+\.?\d*(?:e-?\d+)?", source)}
+    public_rates = {args[LR_ARGUMENT[name]] for fn, _, _, calls in run_recorded(reference_namespaces[assignment.id],
+                                                                                assignment)
+                    if not fn.hidden for name, args in calls if name in LR_ARGUMENT}
+    assert public_rates, "no public check passes a learning rate"
+    shared = public_rates & story_numbers
+    assert not shared, f"public learning rates also used by a story: {shared}"
+    assert 1e-4 in story_numbers or assignment.id != "01-linear-regression"  # the training story's rate is seen
