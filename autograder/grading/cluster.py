@@ -1,0 +1,351 @@
+"""Grading a class on a Dask cluster: ``dlbasics grade ... --cluster ADDRESS``.
+
+The process that runs ``dlbasics grade`` stays the only one that reads the submissions,
+owns the gradebook and writes outputs, exactly as without a cluster. Only the grading of one
+submission moves: the grader reads each file once (bounded, no links), hashes it, reuses the
+gradebook's result if it has one for those bytes and this grader, and otherwise sends the
+bytes to the cluster as one task. On each Dask worker a :class:`SandboxPool` plugin keeps a
+small pool of sandboxed workers (the same :class:`~autograder.sandbox.pool.Worker` as
+locally, so bubblewrap must be on every node), the task grades with the same
+:func:`~autograder.grading.grade.grade_one`, and the result comes back as a JSON string:
+data, nothing else. The grader records each result in the gradebook from its main thread.
+
+Exactly once: one future per submission, consumed with ``as_completed`` (each future is
+yielded once) and forgotten once recorded. A Dask worker that dies mid-grade loses nothing:
+the scheduler runs its tasks again on another worker (up to its ``allowed-failures``, 3 by
+default, after which the submission gets a ``grader error`` row instead of hanging the batch).
+
+A node must grade as the grader would: the task carries the grader's version (code, seed,
+limits, isolation mode, Python/torch/numpy versions: see ``grader_version``) and the node
+refuses the task, with the reason, if its own version differs. The seed travels with each
+task and is used for that task only, so the nodes need no configuration of their own.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import asdict
+from pathlib import Path
+
+from distributed.diagnostics.plugin import WorkerPlugin
+
+from autograder.checks import get_assignment, seed, using_seed
+from autograder.grading.grade import UNREADABLE, Batch, empty_result, grade_one, grader_version, load_template
+from autograder.grading.intake import Submission, digest, read_submission
+from autograder.notebook.submission import UnreadableNotebook
+from autograder.sandbox.pool import Limits, SandboxUnavailable, Worker, isolation_mode
+
+PLUGIN_NAME = "dlbasics-sandbox-pool"
+
+# Submissions sent to the cluster and not yet back, per thread of the cluster. Each holds its
+# bytes (up to intake's 20 MB) in the grader, the scheduler and a worker: 4 per thread keeps
+# every thread busy while the next task travels, and bounds memory at ~80 MB per thread in
+# the worst case instead of the whole class.
+IN_FLIGHT_PER_THREAD = 4
+
+# How long to wait for a Dask scheduler to answer, and for a cluster that has none to gain a
+# worker. A nanny restarts a dead worker in seconds, Kubernetes reschedules a pod in a minute
+# or two; a cluster still without a worker after this is not coming back by itself.
+CONNECT_SECONDS = 30.0
+NO_WORKER_SECONDS = 300.0
+
+
+class ClusterUnavailable(RuntimeError):
+    """The cluster cannot be reached or has lost every worker: nothing is recorded in its name."""
+
+
+class VersionMismatch(RuntimeError):
+    """A node whose grader differs from the grader's: its grades could differ, so it grades nothing."""
+
+
+def fingerprint(mode: str) -> dict[str, str]:
+    """The parts of the grader's version that a mismatch can be explained by (the version decides)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    parts = {"isolation mode": mode, "Python": sys.version.split()[0]}
+    for package in ("torch", "numpy", "matplotlib"):
+        try:
+            parts[package] = version(package)
+        except PackageNotFoundError:
+            parts[package] = "missing"
+    return parts
+
+
+# --- on each Dask worker ----------------------------------------------------------------------
+
+class SandboxPool(WorkerPlugin):
+    """A Dask worker plugin: this worker process's sandboxed workers, started lazily.
+
+    One sandboxed worker per task running at once (so at most the Dask worker's threads), kept
+    warm between tasks and between grading runs (the plugin is idempotent: a second grader
+    reuses the pool), stopped when the Dask worker closes.
+    """
+
+    name = PLUGIN_NAME
+    idempotent = True
+
+    def setup(self, worker=None) -> None:
+        self.lock = threading.Lock()
+        self.idle: dict[str, list[Worker]] = {}  # by limits
+        self.busy: set[Worker] = set()
+        self.closed = False
+        self.versions: dict[tuple, str] = {}
+        self.templates: dict[str, object] = {}
+
+    def teardown(self, worker=None) -> None:
+        with self.lock:
+            self.closed = True
+            idle = [w for workers in self.idle.values() for w in workers]
+            self.idle.clear()
+        # Busy ones are stopped when their task hands them back (see release).
+        for sandbox in idle:
+            sandbox.stop()
+
+    def acquire(self, limits: Limits) -> Worker:
+        key = json.dumps(asdict(limits), sort_keys=True)
+        with self.lock:
+            if self.closed:
+                raise SandboxUnavailable("this Dask worker is closing; the task will run elsewhere")
+            workers = self.idle.get(key) or []
+            sandbox = workers.pop() if workers else Worker(limits)
+            self.busy.add(sandbox)
+        return sandbox
+
+    def release(self, sandbox: Worker) -> None:
+        key = json.dumps(asdict(sandbox.limits), sort_keys=True)
+        with self.lock:
+            self.busy.discard(sandbox)
+            if not self.closed:
+                self.idle.setdefault(key, []).append(sandbox)
+                return
+        sandbox.stop()
+
+    def version(self, assignment, limits: Limits) -> str:
+        """This node's grader version for the current seed (hashing the kit once per run)."""
+        key = (assignment.id, json.dumps(asdict(limits), sort_keys=True), seed())
+        with self.lock:
+            known = self.versions.get(key)
+        if known is None:
+            known = grader_version(assignment, limits, isolation_mode())
+            with self.lock:
+                self.versions[key] = known
+        return known
+
+    def template(self, assignment):
+        with self.lock:
+            known = self.templates.get(assignment.id)
+        if known is None:
+            known = load_template(assignment)
+            with self.lock:
+                self.templates[assignment.id] = known
+        return known
+
+    def grade(self, assignment_id: str, student: str, label: str, data: bytes, limits: dict, expected: str,
+              grader_seed: str, grader_parts: dict) -> str:
+        assignment = get_assignment(assignment_id)
+        limits = Limits(**limits)
+        with using_seed(grader_seed):
+            mine = self.version(assignment, limits)
+            if mine != expected:
+                raise VersionMismatch(_mismatch(grader_parts, fingerprint(isolation_mode())))
+            template = self.template(assignment)
+            sandbox = self.acquire(limits)
+            try:
+                result = grade_one(assignment, template, student, Path(label), sandbox, data)
+            except BaseException:
+                sandbox.stop()  # restarted clean for the next task
+                raise
+            finally:
+                self.release(sandbox)
+        # JSON text, so that only data goes back to the grader.
+        return json.dumps(result)
+
+
+def _mismatch(theirs: dict, mine: dict) -> str:
+    import socket
+
+    differences = [f"{key} {mine.get(key)!r} here, {value!r} on the grader" for key, value in theirs.items()
+                   if mine.get(key) != value]
+    what = ("; ".join(differences) if differences
+            else "the kit's code or the assignment's notebook differs from the grader's")
+    return (f"the Dask worker on {socket.gethostname()} grades differently from the grader ({what}), so it "
+            "grades nothing: install the same dlbasics checkout, Python, torch and bubblewrap on every node "
+            "and on the grader's machine; no points awarded")
+
+
+def grade_task(assignment_id: str, student: str, label: str, data: bytes, limits: dict, expected: str,
+               grader_seed: str, grader_parts: dict) -> str:
+    """One submission, graded on whichever Dask worker runs this task; the result as JSON text."""
+    from distributed import get_worker
+
+    pool = get_worker().plugins.get(PLUGIN_NAME)
+    if pool is None:
+        raise SandboxUnavailable("this Dask worker has no dlbasics sandbox pool (the grader registers it "
+                                 "before sending any submission); no points awarded")
+    return pool.grade(assignment_id, student, label, data, limits, expected, grader_seed, grader_parts)
+
+
+# --- in the grader ----------------------------------------------------------------------------
+
+def run_on_cluster(batch: Batch, submissions: list[Submission], address, gradebook=None, on_result=None,
+                   progress=None) -> None:
+    """:meth:`Batch.run`, with the grading done on the Dask cluster at ``address``.
+
+    ``address`` is a scheduler address (``tcp://host:8786``) or anything ``distributed.Client``
+    accepts (a ``LocalCluster``). Raises :class:`ClusterUnavailable` if the cluster cannot be
+    reached or loses every worker for good; what was recorded until then stays recorded.
+    """
+    from distributed import Client
+
+    try:
+        client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise ClusterUnavailable(f"cannot reach the Dask scheduler at {address} ({type(error).__name__}: "
+                                 f"{error}); start it with `dask scheduler` and one `dask worker {address}` "
+                                 "per node, or leave out --cluster to grade on this machine") from None
+    try:
+        _Run(batch, client, gradebook, on_result, progress).run(submissions)
+    finally:
+        client.close()
+
+
+class _Run:
+    def __init__(self, batch: Batch, client, gradebook, on_result, progress):
+        self.batch, self.client, self.gradebook = batch, client, gradebook
+        self.on_result, self.progress = on_result, progress
+        self.token = uuid.uuid4().hex  # task keys of this run: never shared with another run's
+        self.parts = fingerprint(isolation_mode())
+        self.seed = seed()
+        self.next_look = 0.0  # when _wait next asks the scheduler for its workers
+        self.without_workers: float | None = None  # since when the cluster has had none
+
+    def run(self, submissions: list[Submission]) -> None:
+        from distributed import as_completed
+
+        if not submissions:
+            return
+        self.client.register_plugin(SandboxPool())
+        window = IN_FLIGHT_PER_THREAD * self._threads()
+        pending: dict = {}  # future -> (submission, hash): one future per submission
+        todo = iter(enumerate(submissions))
+        futures = as_completed(loop=self.client.loop)
+
+        def refill() -> None:
+            while len(pending) < window:
+                item = next(todo, None)
+                if item is None:
+                    return
+                index, submission = item
+                future = self._send(index, submission)
+                if future is not None:
+                    pending[future[0]] = (submission, future[1])
+                    futures.add(future[0])
+
+        refill()
+        while not futures.is_empty():
+            if not futures.has_ready():
+                self._wait()
+                continue
+            future = next(futures)
+            submission, sha = pending.pop(future)
+            result = self._result(future, submission, sha)
+            self._finish(result, False)
+            refill()
+
+    def _threads(self) -> int:
+        """The cluster's threads, once it has a worker."""
+        deadline = time.monotonic() + NO_WORKER_SECONDS
+        while True:
+            threads = sum(self.client.nthreads().values())
+            if threads:
+                return threads
+            if time.monotonic() > deadline:
+                raise ClusterUnavailable(f"the Dask cluster has no worker after {NO_WORKER_SECONDS:g} s; start "
+                                         "`dask worker SCHEDULER_ADDRESS` on each node")
+            time.sleep(1)
+
+    def _wait(self) -> None:
+        """Between results: a short sleep, and a cluster without workers for long is an error."""
+        time.sleep(0.05)
+        now = time.monotonic()
+        if now < self.next_look:
+            return
+        self.next_look = now + 5  # a round trip to the scheduler; results are what we wait for
+        try:
+            workers = sum(self.client.nthreads().values())
+        except Exception as error:  # the scheduler went away
+            raise ClusterUnavailable(f"lost the Dask scheduler ({type(error).__name__}: {error}); what was "
+                                     "graded is in the gradebook: run the same command again to resume") from None
+        if workers:
+            self.without_workers = None
+        elif self.without_workers is None:
+            self.without_workers = now
+        elif now - self.without_workers > NO_WORKER_SECONDS:
+            raise ClusterUnavailable(f"the Dask cluster has had no worker for {NO_WORKER_SECONDS:g} s; what was "
+                                     "graded is in the gradebook: start workers and run the same command again")
+
+    def _send(self, index: int, submission: Submission):
+        """Read, hash, reuse or send one submission: ``(future, hash)``, or None if already finished."""
+        batch = self.batch
+        try:
+            data = read_submission(submission.path)
+        except UnreadableNotebook as error:
+            self._finish(empty_result(batch.assignment, batch.template, submission.student, submission.path,
+                                      UNREADABLE, str(error)), False)
+            return None
+        sha = digest(data)
+        if self.gradebook is not None and not batch.regrade:
+            stored = self.gradebook.lookup(batch.assignment.id, submission.student, sha, batch.version)
+            if stored is not None:
+                self._finish(stored, True)
+                return None
+        # A key of our own per submission: identical bytes from two students are two tasks
+        # (pure=False alone would do that too; the key also names nothing a student controls).
+        future = self.client.submit(grade_task, batch.assignment.id, submission.student, str(submission.path),
+                                    data, asdict(batch.limits), batch.version, self.seed, self.parts,
+                                    key=f"dlbasics-grade-{self.token}-{index}", pure=False)
+        return future, sha
+
+    def _result(self, future, submission: Submission, sha: str) -> dict:
+        from distributed import KilledWorker
+
+        batch = self.batch
+        if future.status == "cancelled":
+            raise ClusterUnavailable("the Dask scheduler cancelled the grading (was it restarted?); what was graded "
+                                     "is in the gradebook: run the same command again to resume")
+        if future.status == "error":
+            error = future.exception()
+            if isinstance(error, VersionMismatch | SandboxUnavailable):
+                return batch.fault(submission, str(error))
+            if isinstance(error, KilledWorker):
+                return batch.fault(submission, "the Dask workers grading this submission died each time it was "
+                                               "tried (see the scheduler's allowed-failures); no points awarded, "
+                                               "please report it")
+            result = batch.fault(submission, f"internal grader error on a Dask worker ({type(error).__name__}: "
+                                             f"{error}); no points awarded, please report it")
+            result["traceback"] = "".join(traceback.format_tb(future.traceback()))[-4000:]
+            return result
+        try:
+            result = json.loads(future.result())
+        except (TypeError, ValueError) as error:
+            return batch.fault(submission, f"a Dask worker sent back something that is not a result ({error}); "
+                                           "no points awarded, please report it")
+        # The one result for this submission, or nothing: never a row under another name.
+        if not isinstance(result, dict) or (result.get("assignment"), result.get("student"), result.get("hash")) != (
+                batch.assignment.id, submission.student, sha):
+            return batch.fault(submission, "a Dask worker sent back the result of another submission; no points "
+                                           "awarded, please report it")
+        result["submitted_at"] = submission.submitted_at  # as Batch does: known here, not on the node
+        return result
+
+    def _finish(self, result: dict, reused: bool) -> None:
+        self.batch.commit(result, reused, self.gradebook)  # the one writer of the gradebook: this thread
+        if self.on_result:
+            self.on_result(result, reused)
+        if self.progress:
+            self.progress.update(1)
