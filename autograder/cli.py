@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import base64
 import csv
 import io
 import os
@@ -181,9 +180,9 @@ def cmd_grade(args) -> int:
     faults = [r["student"] for r in results if r["status"] == GRADER_ERROR]
     print_changes(batch.changes)
     if not args.quiet:
-        from autograder.report import outputs
+        from autograder.report.summary import render_text, summarize
 
-        print(clean(outputs.summary_text(outputs.summary(results, list(batch.template.points)))))
+        print(clean(render_text(summarize(results, list(batch.template.points)))))
         note = next((r.get("isolation_note") for r in results if r.get("isolation_note")), "")
         if note:
             print(f"warning: {note}")
@@ -222,16 +221,13 @@ def cmd_report(args) -> int:
 
 def write_outputs(assignment, template, gradebook, out: Path, course=None, released: bool = False,
                   anonymous: bool = False):
-    """Every file of a run, from the whole gradebook (plus a row per roster student who submitted
-    nothing); returns ``(results, students whose files failed)``.
-
-    One student's files failing to write (a full disk, a permission) stops nothing: the
-    others and the class-wide files are still written, and the failure is reported.
+    """Every output of a run, from the whole gradebook (plus a row per roster student who submitted
+    nothing); returns ``(results, [(student or file, error), ...] that could not be written)``.
     """
     from autograder.grading.grade import NO_SUBMISSION, empty_result
-    from autograder.grading.intake import student_folder
-    from autograder.notebook.fill import written_guides
-    from autograder.report import outputs
+    from autograder.report import write_all
+    from autograder.report.context import Context
+    from autograder.report.outputs import marks
 
     results = gradebook.results(assignment.id)
     graded = {r["student"] for r in results}
@@ -241,53 +237,10 @@ def write_outputs(assignment, template, gradebook, out: Path, course=None, relea
                                         "nothing was submitted"))
     results.sort(key=lambda r: r["student"])
     entries = gradebook.manual_entries(assignment.id)
-    all_marks = {r["student"]: outputs.marks(r, entries.get(r["student"]), course) for r in results}
-    expected_plots = _expected_plots(assignment) if results else {}
-    failed = []
-    for result in results:
-        mark = all_marks[result["student"]]
-        folder = student_folder(out, result["student"])
-        try:
-            outputs.write_atomic(folder / "results.json", outputs.dumps(outputs.gradescope(result, mark)))
-            outputs.write_atomic(folder / "feedback.html", outputs.feedback_html(
-                result, released=released, expected_plots=expected_plots, mark=mark))
-        except (OSError, ValueError) as error:
-            failed.append((result["student"], error))
-    questions = list(template.points)
-    written = list(template.written)
-    outputs.write_atomic(out / "grades.csv", outputs.csv_rows(results, questions, written, all_marks))
-    info = outputs.summary(results, questions)
-    histogram = outputs.histogram_png(info["totals"], info["max_points"])
-    outputs.write_atomic(out / "histogram.png", histogram)
-    outputs.write_atomic(out / "summary.html", outputs.summary_html(info, assignment.id, histogram))
-    outputs.write_atomic(out / "summary.json", outputs.dumps({k: v for k, v in info.items() if k != "totals"}))
-    guides = written_guides(assignment)
-    for question, max_points in template.written.items():
-        shown = [r for r in results if question in r["written"] and not r["written"][question].get("untouched")]
-        answers = [(pseudonym(r["student"]) if anonymous else r["student"], r["written"][question]["answer"])
-                   for r in sorted(shown, key=lambda r: pseudonym(r["student"]) if anonymous else r["student"])]
-        model, rubric = guides.get(question, ("", ""))
-        outputs.write_atomic(out / "review" / f"{question}.html", outputs.review_page(
-            assignment.id, question, answers, max_points, model=model, rubric=rubric,
-            untouched=sum(1 for r in results if r["written"].get(question, {}).get("untouched")
-                          and r["status"] != NO_SUBMISSION)))
-    return results, failed
-
-
-def pseudonym(student: str) -> str:
-    """A stable name that hides who wrote an answer (keyed by the run's secret seed)."""
-    import hmac
-
-    from autograder.checks import seed
-
-    return "anon-" + hmac.new(seed().encode(), student.encode("utf-8", "surrogatepass"), "sha256").hexdigest()[:8]
-
-
-def _expected_plots(assignment) -> dict:
-    module = assignment.check_module()
-    if not hasattr(module, "expected_plots"):
-        return {}
-    return {question: base64.b64encode(png).decode() for question, png in module.expected_plots().items()}
+    context = Context(assignment, template, results,
+                      {r["student"]: marks(r, entries.get(r["student"]), course) for r in results},
+                      out, course, released, anonymous)
+    return results, write_all(context)
 
 
 def cmd_check(args) -> int:
@@ -374,6 +327,8 @@ def cmd_import_scores(args) -> int:
 def _import_scores(path: Path, assignment, course, gradebook, written: dict) -> int:
     known = gradebook.students(assignment.id) | {s.id for s in (course.roster if course else [])}
     _use_seed(course, gradebook.path.parent)
+    from autograder.report.review import pseudonym
+
     hidden_names = {pseudonym(student): student for student in known}  # from an anonymous review
     scores, seen = [], set()
     try:
@@ -431,6 +386,8 @@ def cmd_scores_template(args) -> int:
     assignment = get_assignment(args.assignment)
     course = _course(args)
     gradebook = Gradebook(_gradebook_path(args, course, assignment), create=False)
+    from autograder.report.review import pseudonym
+
     entries = gradebook.manual_entries(assignment.id)
     _use_seed(course, gradebook.path.parent)
     rows = []

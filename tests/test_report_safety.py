@@ -22,7 +22,7 @@ import pytest
 from conftest import DLBASICS, KIT_ROOT, grade_notebooks
 from PIL import Image
 
-from autograder.report import outputs
+from autograder.report import feedback, grades_csv, outputs, review, summary
 from autograder.report.safe import (
     CSP,
     csv_cell,
@@ -179,7 +179,7 @@ def test_feedback_escapes_every_field_and_embeds_only_re_encoded_pngs(tmp_path):
     }
     result = hostile_result(plots)
     for released in (False, True):
-        page = outputs.feedback_html(result, released=released,
+        page = feedback.render(result, released=released,
                                      expected_plots={"good": base64.b64encode(png_bytes()).decode()})
         path = tmp_path / "feedback.html"
         outputs.write_atomic(path, page)  # the lone surrogate must not stop the write
@@ -197,7 +197,7 @@ def test_feedback_escapes_every_field_and_embeds_only_re_encoded_pngs(tmp_path):
 
 
 def test_review_page_renders_markdown_without_html_images_or_unsafe_links(tmp_path):
-    page = outputs.review_page(ASSIGNMENT, "written_convergence",
+    page = review.render(ASSIGNMENT, "written_convergence",
                                [(HTML_ID, EVIL_MARKDOWN), ("=cmd\ud800", "plain **bold**"), ("empty", "")], 2)
     outputs.write_atomic(tmp_path / "review.html", page)
     parsed = audit((tmp_path / "review.html").read_text(encoding="utf-8"), "review.html")
@@ -214,13 +214,13 @@ def test_review_page_renders_markdown_without_html_images_or_unsafe_links(tmp_pa
 
 def test_summary_inlines_its_histogram_and_escapes_mistakes(tmp_path):
     result = hostile_result({"good": None})
-    info = outputs.summary([result], ["good"])
-    page = outputs.summary_html(info, ASSIGNMENT)
+    info = summary.summarize([result], ["good"])
+    page = summary.render_html(info, ASSIGNMENT)
     outputs.write_atomic(tmp_path / "summary.html", page)
     parsed = audit(page, "summary.html")
     assert len(parsed.images) == 1  # the histogram, self-contained
     assert "<script>alert(1)</script>" in "".join(parsed.text)
-    printed = outputs.summary_text(info)
+    printed = summary.render_text(info)
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", printed)
 
 
@@ -275,7 +275,7 @@ def test_csv_cells_that_would_run_are_neutralised():
         "-2", "-0.5", "18", "3", "alice", "", "a-b", "not attempted"]
     assert csv_cell("a\x00b\x1bc\ud800") == "abc\ufffd"
     results = [{**hostile_result({"q": None}), "student": student} for student in [*FORMULA_IDS, "honest"]]
-    rows = list(csv.reader(io.StringIO(outputs.csv_rows(results, ["q"], [], {}))))
+    rows = list(csv.reader(io.StringIO(grades_csv.render(results, ["q"], [], {}))))
     assert {row[0] for row in rows[1:]} == {"'" + s for s in FORMULA_IDS} | {"honest"}
     assert all(row[1] == "0" and row[2] == "0" for row in rows[1:])
 

@@ -196,7 +196,7 @@ def test_the_whole_loop(course, tmp_path):
     feedback = (student_folder(out, "alice") / "feedback.html").read_text()
     assert "Clear and complete." in feedback
     results = json.loads((student_folder(out, "bob") / "results.json").read_text())
-    assert any("Say why the intercept lags." in test["output"] for test in results["tests"])
+    assert any("Say why the intercept lags" in test["output"] for test in results["tests"])  # Markdown-escaped
 
     # Bob changes his written answer and breaks predict: the regrade says what changed, the
     # hand-graded score no longer counts (it graded another answer), and the history keeps both.
