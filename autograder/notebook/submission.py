@@ -13,10 +13,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# Imported here, at start-up, not lazily: grading threads call _python() concurrently, and a
-# half-imported IPython package seen from another thread (matplotlib looks for it) breaks.
-from IPython.core.inputtransformer2 import TransformerManager
-
 from autograder.text import valid_data
 
 # A submission's code beyond this is not a course answer; the cell is dropped with a note.
@@ -133,18 +129,15 @@ class Template:
 
 @dataclass
 class Rebuilt:
-    cells: list[dict]  # {"label", "source"} in the order they run
+    # {"label", "source", "added"} in the order they run. The source is as the student wrote
+    # it: the sandboxed child turns IPython syntax (%magic, !shell) into Python itself, under
+    # the cell's time limit (that transformation costs the square of a cell's size, so the
+    # grader never runs it). "added": a cell the student added, or a further copy of an
+    # answer cell; these share one time budget (see sandbox.pool.Limits).
+    cells: list[dict]
     sources: dict[str, str]  # question id -> the student's answer code
     written: dict[str, str]  # written grade_id -> the student's markdown
     notes: list[str]
-
-
-def _python(source: str) -> str:
-    """IPython syntax (``%magic``, ``!shell``) as plain Python calling ``get_ipython()``."""
-    try:
-        return TransformerManager().transform_cell(source)
-    except Exception:
-        return source  # the cell then fails to compile, and says so
 
 
 def rebuild(template: Template, submission: dict) -> Rebuilt:
@@ -177,11 +170,11 @@ def rebuild(template: Template, submission: dict) -> Rebuilt:
     for cell in template.cells:
         grade_id = nbgrader_meta(cell).get("grade_id")
         if grade_id == "setup":
-            cells.append({"label": "setup", "source": _python(_source(cell))})
+            cells.append({"label": "setup", "source": _source(cell), "added": False})
         for number, source in enumerate(answers.get(grade_id, []) if grade_id in template.answers else []):
             cells.append({"label": grade_id if number == 0 else f"{grade_id} (copy {number + 1})",
-                          "source": _python(source)})
+                          "source": source, "added": number > 0})
         for number, source in enumerate(added.get(grade_id, []) if grade_id else [], start=1):
-            cells.append({"label": f"added after {grade_id} #{number}", "source": _python(source)})
+            cells.append({"label": f"added after {grade_id} #{number}", "source": source, "added": True})
     sources = {grade_id: "\n".join(answers.get(grade_id, [])) for grade_id in template.answers}
     return Rebuilt(cells=cells, written=written, notes=notes, sources=sources)

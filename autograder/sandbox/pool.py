@@ -33,27 +33,56 @@ MAX_LINE = 32 * 1024 * 1024  # one reply can carry a rendered plot, not a flood
 
 @dataclass
 class Limits:
-    """Per-submission ceilings. The reference solutions need a fraction of each (see docs)."""
+    """Per-submission ceilings, the one place for these numbers. README ("Time") gives the
+    worst case they add up to; the reference solutions need a small fraction of each."""
 
-    # One notebook cell at the top level. The reference cells take milliseconds; a student's
-    # slow experiment left in a cell is stopped here and costs that cell only.
+    # One cell of the template (setup, and the first cell of each answer) at the top level.
+    # The reference cells take milliseconds; a slow experiment left in a cell is stopped here
+    # and costs that cell only: each of these cells always gets its own full limit.
     cell_seconds: float = 5.0
+    # All cells the student added (and extra copies of answer cells) together. Each still
+    # stops at cell_seconds; once these seconds are spent, further added cells are skipped
+    # with a note, so added cells can never eat the time of the answers or the checks
+    # (19 added cells of 4.9 s each used to zero a correct submission).
+    added_cells_seconds: float = 30.0
     # One call of a student function by a check: the largest (training 15 epochs on 12
-    # points) takes ~2 ms warm; 5 s is three orders of magnitude of slack.
+    # points) takes ~2 ms warm; 5 s is three orders of magnitude of slack. Reading the
+    # returned value back gets the same limit again.
     call_seconds: float = 5.0
-    # CPU seconds of the whole child: a backstop for code that blocks the timers above.
-    cpu_seconds: float = 60.0
-    # Wall time of the whole submission, cells and calls together.
-    job_seconds: float = 90.0
+    # All calls of all checks of one submission together (about 40 calls, ~0.1 s in all
+    # for the reference). A function that timed out is not called again; once this is
+    # spent, the remaining checks report that time ran out instead of calling.
+    checks_seconds: float = 60.0
+    # How long after its limit a child that blocks its own timer (ignores SIGALRM) is killed;
+    # also covers the milliseconds of bookkeeping around each template cell.
+    grace_seconds: float = 2.0
+    # After the last call the child only has to exit (milliseconds); one that hangs instead
+    # is killed this long after the grader closed its channel, without restarting the worker.
+    close_seconds: float = 1.0
+    # CPU seconds of the whole child: a backstop for code that blocks the wall clocks above.
+    # Above the wall-clock worst case of a submission (README), so it never decides an honest
+    # grade: a child that burns this much CPU would have been stopped by a clock already.
+    cpu_seconds: float = 180.0
     # Address space above what the worker had mapped (torch included) when the child forked.
     # The course's data are a few dozen floats; 512 MB is ample and, times the process
     # limit below and two workers, stays well inside a 24 GB machine even for a fork bomb
     # in which every process fills its memory.
     memory_mb: float = 512.0
-    # Per file written in the scratch directory.
+    # Per file written (RLIMIT_FSIZE), wherever the job can write.
     file_mb: float = 16.0
+    # The job's private /tmp (a tmpfs): its pages are memory that RLIMIT_AS does not count,
+    # so this size is the cap. The course writes no file at all; matplotlib's cache is a
+    # few hundred KB. Two workers hold at most 2 x 64 MiB here.
+    tmp_mb: float = 64.0
+    # Files and folders in that /tmp (a tmpfs inode costs kernel memory even when empty).
+    tmp_inodes: int = 4096
     # Processes and threads of the job's uid (a fork storm stops here; the course needs 1).
     processes: int = 16
+
+    def worst_case_seconds(self, template_cells: int) -> float:
+        """The longest one submission can take, worker start excluded (see README, "Time")."""
+        cells = template_cells * (self.cell_seconds + self.grace_seconds) + self.added_cells_seconds
+        return cells + self.grace_seconds + self.checks_seconds + self.grace_seconds + self.close_seconds
 
 
 class SandboxUnavailable(RuntimeError):
@@ -87,13 +116,30 @@ def isolation_mode() -> str:
     return "bwrap" if works else "rlimits"
 
 
+# Whether the workers of this run could give each submission its own tmpfs /tmp (they say
+# so when they start): where they could not, the isolation note says what was shared.
+_private_tmp: dict[str, bool] = {}
+
+
 def isolation_note(mode: str) -> str:
-    if mode == "bwrap":
-        return ""
-    who = ("as a separate unprivileged user, so it could read world-readable files" if os.geteuid() == 0
-           else "as the grading account, so it could read that account's files")
-    return (f"isolation reduced: bubblewrap is not available; student code ran in a separate process with "
-            f"resource limits, {who} and use the network")
+    """What was weaker than the full sandbox for results graded in ``mode``; empty if nothing."""
+    notes = []
+    if mode != "bwrap":
+        who = ("as a separate unprivileged user, so it could read world-readable files" if os.geteuid() == 0
+               else "as the grading account, so it could read that account's files")
+        notes.append(f"isolation reduced: bubblewrap is not available; student code ran in a separate process "
+                     f"with resource limits, {who} and use the network")
+    if _private_tmp.get(mode) is False:
+        notes.append("isolation reduced: this machine does not let the grader give each submission its own "
+                     "size-capped /tmp; each got a fresh folder there instead, with a limit per file only")
+    return "; ".join(notes)
+
+
+# Job uids: a fresh one per submission (never reused within a run), so nothing a submission
+# leaves running or written can be reached by the next one, and RLIMIT_NPROC counts only its
+# own processes. Far above any account's uid and nobody (65534); the random base keeps two
+# graders on one machine apart.
+_job_uids = itertools.count(random.randrange(100_000_000, 2_000_000_000, 1_000_000))
 
 
 def _ancestors(path: str) -> list[str]:
@@ -101,14 +147,23 @@ def _ancestors(path: str) -> list[str]:
     return [str(Path(*parts[: i + 1])) for i in range(1, len(parts) - 1)]
 
 
-def _bwrap_command(control_fd: int, uid: int | None) -> list[str]:
+def _python_command() -> list[str]:
+    # -s: no user site-packages; -P: the working directory (/tmp) is not put on sys.path,
+    # so nothing a job can write is ever imported.
+    return [sys.executable, "-s", "-P", "-m", "autograder.sandbox.worker"]
+
+
+def _bwrap_command(control_fd: int, limits: Limits) -> list[str]:
     command = ["bwrap", "--die-with-parent", "--new-session", "--unshare-ipc", "--unshare-pid",
                "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
-    if uid is None:
+    if os.geteuid() != 0:
+        # Unprivileged: each child makes its own /tmp in a nested user namespace (child.py).
         command += ["--unshare-user"]
     else:
-        # Privileged bubblewrap keeps only these two capabilities, to drop to the job's uid.
-        command += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        # Privileged bubblewrap keeps only these capabilities: to mount each job's own /tmp
+        # (SYS_ADMIN) and drop to the job's uid (SETUID/SETGID), after which a job has none.
+        # The worker itself never runs student code.
+        command += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SYS_ADMIN"]
     command += ["--ro-bind", "/usr", "/usr"]
     for top in ("/bin", "/sbin", "/lib", "/lib64", "/lib32"):
         if os.path.islink(top):
@@ -117,7 +172,10 @@ def _bwrap_command(control_fd: int, uid: int | None) -> list[str]:
             command += ["--ro-bind", top, top]
     for path in ("/etc/ld.so.cache", "/etc/localtime"):
         command += ["--ro-bind-try", path, path]
-    command += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+    # The worker's own /tmp holds matplotlib's cache, and each job's folder only where a job
+    # cannot have its own tmpfs; capped like a job's /tmp, since it is memory too.
+    command += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777",
+                "--size", str(int(limits.tmp_mb * 2**20)), "--tmpfs", "/tmp"]
     interpreters = sorted({os.path.realpath(sys.base_prefix), sys.base_prefix, sys.prefix})
     stage = f"{STAGE}/autograder"
     made = set()
@@ -138,9 +196,7 @@ def _bwrap_command(control_fd: int, uid: int | None) -> list[str]:
     command += ["--chdir", "/tmp", "--clearenv"]
     for key, value in _child_env(STAGE, "/tmp").items():
         command += ["--setenv", key, value]
-    command += [sys.executable, "-s", "-m", "autograder.sandbox.worker", str(control_fd),
-                "-" if uid is None else str(uid)]
-    return command
+    return command + [*_python_command(), str(control_fd)]
 
 
 def _child_env(python_path: str, home: str) -> dict[str, str]:
@@ -163,25 +219,24 @@ class Worker:
         self.process: subprocess.Popen | None = None
         self.control: socket.socket | None = None
         self.scratch_root: str | None = None
+        self.private_tmp = False
         self.starts = 0
 
     # --- life cycle ---------------------------------------------------------------
     def start(self) -> None:
         self.stop()
-        # A fresh unprivileged uid per worker when we are root: the job's processes can then
-        # be counted (RLIMIT_NPROC) and killed as a group, and cannot touch the grader's files.
-        self.uid = random.randrange(200_000, 260_000) if os.geteuid() == 0 else None
         # SEQPACKET keeps each control message whole (a job header, a kill, a report).
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         if self.mode == "bwrap":
-            command = _bwrap_command(theirs.fileno(), self.uid)
+            command = _bwrap_command(theirs.fileno(), self.limits)
             env = None
             self.scratch_root = "/tmp"
         else:
+            # Only used where a job cannot have its own tmpfs: then each job gets a fresh
+            # folder in here, removed after it.
             self.scratch_root = tempfile.mkdtemp(prefix="dlbasics-scratch-")
             os.chmod(self.scratch_root, 0o1777)
-            command = [sys.executable, "-s", "-m", "autograder.sandbox.worker", str(theirs.fileno()),
-                       "-" if self.uid is None else str(self.uid)]
+            command = [*_python_command(), str(theirs.fileno())]
             env = {**_child_env(str(PACKAGE_DIR.parent), self.scratch_root)}
         # A file, not a pipe: nobody reads the worker's stderr while it runs, and a full pipe
         # would block it. It is read only to explain a worker that failed to start.
@@ -198,6 +253,8 @@ class Worker:
             error = self.errors.read()[-4000:].decode(errors="replace")
             self.stop()
             raise SandboxUnavailable(f"the sandbox worker did not start: {error.strip() or 'no answer'}")
+        self.private_tmp = ready.get("private_tmp") is True
+        _private_tmp[self.mode] = self.private_tmp and _private_tmp.get(self.mode, True)
 
     def stop(self) -> None:
         if self.control is not None:
@@ -223,7 +280,8 @@ class Worker:
         ours, theirs = socket.socketpair()
         job_id = next(self._ids)
         header = {"id": job_id, "limits": asdict(self.limits), "scratch_root": self.scratch_root,
-                  "own_pid_namespace": self.mode == "bwrap"}
+                  "own_pid_namespace": self.mode == "bwrap",
+                  "uid": next(_job_uids) if os.geteuid() == 0 else None}
         socket.send_fds(self.control, [json.dumps(header).encode() + b"\n"], [theirs.fileno()])
         theirs.close()
         return Session(self, ours, cells)
@@ -236,9 +294,12 @@ class Worker:
         except OSError:
             pass
 
-    def finish(self, deadline: float) -> dict:
-        """Wait for the worker's report on the ended child; restart a worker that died."""
+    def report(self, deadline: float) -> dict | None:
+        """The worker's report on the ended child; ``{"worker_died": True}`` (and the worker
+        stopped) if it died or said something else; ``None`` if the child still runs at ``deadline``."""
         report = self.reader.read_line(deadline) if self.alive() else None
+        if report is None and self.reader.timed_out and self.alive():
+            return None
         if report is None or "done" not in report:
             self.stop()
             return {"worker_died": True}
@@ -281,14 +342,24 @@ class _LineReader:
 
 
 class Session(Student):
-    """The student as checks see it: one submission running in its child."""
+    """The student as checks see it: one submission running in its child.
+
+    Time comes in three budgets (see :class:`Limits`), each enforced here with a deadline,
+    whatever the child does: the cells, the checks' calls, and closing.
+    """
 
     def __init__(self, worker: Worker, sock: socket.socket, cells: list[dict]):
         self.worker = worker
         self.sock = sock
         self.reader = _LineReader(sock)
+        limits = worker.limits
         self.started = time.monotonic()
-        self.deadline = self.started + worker.limits.job_seconds
+        # The cells: each template cell its own limit (plus the grace for a child that blocks
+        # its timer), the added cells their shared seconds. The child runs that schedule; this
+        # deadline holds even if the child (student code) lies about its progress.
+        template_cells = sum(1 for cell in cells if not cell.get("added"))
+        self.deadline = (self.started + template_cells * (limits.cell_seconds + limits.grace_seconds)
+                         + limits.added_cells_seconds + limits.grace_seconds)
         self.ended: str | None = None  # why the child can no longer answer
         self.ended_message = ""
         self.cells: list[dict] = []
@@ -299,15 +370,20 @@ class Session(Student):
         self._send({"cells": cells})
         # The child reports after each cell; one that blocks the child's own timer (e.g. by
         # ignoring SIGALRM) is stopped here, a couple of seconds after its limit.
+        done = 0
         while not self.ended:
-            reply = self.reader.read_line(min(self.deadline, time.monotonic() + worker.limits.cell_seconds + 2))
-            if reply is not None and "cell_done" in reply:
+            reply = self.reader.read_line(min(self.deadline, time.monotonic() + limits.cell_seconds
+                                              + limits.grace_seconds))
+            if reply is not None and "cell_done" in reply and done < len(cells):
+                done += 1
                 continue
             if reply is None or not isinstance(reply.get("cells"), list):
                 self._end("the notebook's cells did not finish")
             else:
                 self.cells = reply["cells"]
                 break
+        # The checks get their own seconds, whatever the cells took.
+        self.deadline = time.monotonic() + limits.checks_seconds
 
     def _send(self, message: dict) -> None:
         try:
@@ -333,10 +409,19 @@ class Session(Student):
             return {"ok": False, "kind": self.ended, "message": self.ended_message}
         if name in self.timed_out:
             return {"ok": False, "kind": "timeout", "message": self.timed_out[name]}
+        limits = self.worker.limits
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0.1:
+            return {"ok": False, "kind": "timeout",
+                    "message": f"`{name}` was not called: the checks of this submission had used up their "
+                               f"{limits.checks_seconds:g} s"}
+        # The child gives the call, then reading its value, this many seconds each: both fit
+        # in what is left of the checks' budget.
+        seconds = min(limits.call_seconds, remaining / 2)
         self.calls += 1
-        self._send({"name": name, "args": args, "kwargs": kwargs, "spy": list(spy), "render": render})
-        limit = min(self.deadline, time.monotonic() + self.worker.limits.call_seconds + 3)
-        reply = self.reader.read_line(limit)
+        self._send({"name": name, "args": args, "kwargs": kwargs, "spy": list(spy), "render": render,
+                    "seconds": seconds})
+        reply = self.reader.read_line(time.monotonic() + 2 * seconds + limits.grace_seconds)
         if reply is None or "ok" not in reply:
             self._end(f"calling `{name}`")
             return {"ok": False, "kind": self.ended, "message": self.ended_message}
@@ -345,12 +430,25 @@ class Session(Student):
         return reply
 
     def close(self) -> dict:
-        """End the child; return what the worker reports (exit code, seconds)."""
+        """End the child; return what the worker reports (exit code, seconds).
+
+        Nothing more is needed from the child: closing its channel lets it exit, and one
+        that has not exited ``close_seconds`` later is killed. Either way the worker reaps
+        it and reports within its own cleanup time; only a worker that says nothing for
+        longer is restarted.
+        """
         try:
             self.sock.close()
         except OSError:
             pass
-        report = self.worker.finish(time.monotonic() + 30)
+        report = self.worker.report(time.monotonic() + self.worker.limits.close_seconds)
+        if report is None:
+            self.worker.kill_job()
+            # Killing and cleaning up (kill(-1) as the job's uid, removing a fallback folder
+            # of at most a few thousand files) takes milliseconds; 10 s means the worker is stuck.
+            report = self.worker.report(time.monotonic() + 10) or {"worker_died": True}
+            if report.get("worker_died"):
+                self.worker.stop()
         report["calls"] = self.calls
         report["ended"] = self.ended
         return report

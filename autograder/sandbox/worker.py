@@ -3,9 +3,9 @@
 Started by :mod:`autograder.sandbox.pool`, inside bubblewrap where available. It talks to
 the grader on one control socket (JSON lines; each job arrives with the child's own socket
 attached as a passed file descriptor). Student code never runs in this process: only in
-the children, which may drop to an unprivileged uid, and which this worker reaps, cleans
-up after (every leftover process of the job's uid is killed, its scratch removed) and
-reports on.
+the children, each with its own /tmp and, when the grader is root, its own fresh uid. This
+worker reaps each child, cleans up after it (every leftover process of the job's uid is
+killed, which also frees its /tmp; a fallback folder is removed) and reports on it.
 """
 
 from __future__ import annotations
@@ -45,6 +45,12 @@ def warm_up() -> None:
     fig.canvas.draw()
     plt.close("all")
 
+    # Each child turns IPython syntax into Python itself (child.python_source), under its
+    # cell's time limit; imported once here so no child pays for it.
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    TransformerManager().transform_cell("%matplotlib inline\n")
+
     import autograder.selfcheck as selfcheck
 
     # The notebooks' setup cell says `from selfcheck import check, done`.
@@ -61,6 +67,7 @@ def as_job_uid(action, uid: int | None) -> None:
     if helper == 0:
         try:
             if uid is not None:
+                os.setgroups([])
                 os.setgid(uid)
                 os.setuid(uid)
             action()
@@ -92,9 +99,25 @@ def remove_scratch(path: str, uid: int | None) -> None:
     as_job_uid(lambda: shutil.rmtree(path, ignore_errors=True), uid)
 
 
-def run_job(job: dict, channel: socket.socket, control: socket.socket, uid: int | None) -> dict:
+def private_tmp_works() -> bool:
+    """Whether a child forked from here can mount its own /tmp (said in the ready message)."""
     from autograder.sandbox import child
 
+    probe = os.fork()
+    if probe == 0:
+        try:
+            code = 0 if child.private_tmp(1, 16) else 1
+        except BaseException:
+            code = 1
+        os._exit(code)
+    _, status = os.waitpid(probe, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def run_job(job: dict, channel: socket.socket, control: socket.socket) -> dict:
+    from autograder.sandbox import child
+
+    uid = job.get("uid")
     started = time.monotonic()
     pid = os.fork()
     if pid == 0:
@@ -128,18 +151,19 @@ def run_job(job: dict, channel: socket.socket, control: socket.socket, uid: int 
 
 def main() -> None:
     control = socket.socket(fileno=int(sys.argv[1]))
-    uid = int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2] != "-" else None
     warm_up()
-    # Not dumpable: a child running as the same uid cannot ptrace or read this process.
+    # Not dumpable: a child that shares this uid (no root: no uid of its own) cannot ptrace
+    # or read this process.
     try:
         import ctypes
 
         ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
     except OSError:
         pass
-    control.sendall(json.dumps({"ready": True, "pid": os.getpid()}).encode() + b"\n")
+    ready = {"ready": True, "pid": os.getpid(), "private_tmp": private_tmp_works()}
+    control.sendall(json.dumps(ready).encode() + b"\n")
     while True:
-        # One small JSON line per job (id and limits), with the child's socket attached;
+        # One small JSON line per job (id, uid, limits), with the child's socket attached;
         # the submission's code itself travels on that socket, straight to the child.
         data, fds, _, _ = socket.recv_fds(control, 1 << 16, 1)
         if not data:
@@ -148,7 +172,7 @@ def main() -> None:
             continue
         job = json.loads(data)
         channel = socket.socket(fileno=fds[0])
-        report = run_job(job, channel, control, uid)
+        report = run_job(job, channel, control)
         control.sendall(json.dumps(report).encode() + b"\n")
 
 
