@@ -123,8 +123,8 @@ def _notebook_in_folder(folder: Path, assignment, skipped: list[Skipped]) -> Pat
         folder = nested
     candidates = []
     for entry in _entries(folder):
-        if entry.name.startswith("."):
-            continue  # .ipynb_checkpoints and other hidden files: never a submission
+        if entry.name.startswith(".") and entry.is_dir(follow_symlinks=False):
+            continue  # .ipynb_checkpoints and other hidden folders: never a submission
         if entry.name.endswith(".ipynb"):
             candidates.append(Path(entry.path))
         elif entry.is_dir(follow_symlinks=False) and entry.name != assignment.id:
@@ -164,8 +164,8 @@ def find_submissions(inputs: list[Path], assignment,
             for entry in _entries(item):
                 path = Path(entry.path)
                 student = name_text(entry.name)
-                if entry.name.startswith("."):
-                    continue
+                if entry.name.startswith(".") and entry.is_dir(follow_symlinks=False):
+                    continue  # .ipynb_checkpoints and other hidden folders: never a student
                 if entry.is_symlink():
                     if entry.name.endswith(".ipynb") or entry.is_dir():
                         found.append((student.removesuffix(".ipynb"), path,
