@@ -202,6 +202,8 @@ def run_on_cluster(batch: Batch, submissions: list[Submission], address, gradebo
     """
     from distributed import Client
 
+    if isinstance(address, str):
+        _check_address(address)
     try:
         client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as error:
@@ -212,6 +214,19 @@ def run_on_cluster(batch: Batch, submissions: list[Submission], address, gradebo
         _Run(batch, client, gradebook, on_result, progress).run(submissions)
     finally:
         client.close()
+
+
+def _check_address(address: str) -> None:
+    """A malformed address is refused before connecting (a half-made client would linger a minute)."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(address)
+        if scheme in ("tcp", "tls"):
+            parse_host_port(location)
+    except ValueError as error:
+        raise ClusterUnavailable(f"--cluster {address!r} is not a Dask scheduler address ({error}): give it as "
+                                 "tcp://HOST:PORT, as `dask scheduler` prints it (the default port is 8786)") from None
 
 
 class _Run:
@@ -260,10 +275,14 @@ class _Run:
     def _threads(self) -> int:
         """The cluster's threads, once it has a worker."""
         deadline = time.monotonic() + NO_WORKER_SECONDS
+        said = False
         while True:
             threads = sum(self.client.nthreads().values())
             if threads:
                 return threads
+            if not said:
+                print(f"waiting for a Dask worker to join the cluster (up to {NO_WORKER_SECONDS:g} s)", file=sys.stderr)
+                said = True
             if time.monotonic() > deadline:
                 raise ClusterUnavailable(f"the Dask cluster has no worker after {NO_WORKER_SECONDS:g} s; start "
                                          "`dask worker SCHEDULER_ADDRESS` on each node")

@@ -1,0 +1,177 @@
+"""Grading on a Dask cluster (``dlbasics grade --cluster``) gives the grades of a local run.
+
+Each test starts its own ``LocalCluster`` of worker processes (each with its own sandboxed
+workers, as on a real node). The cluster's workers get another ``DLBASICS_SEED`` than the
+grader on purpose: the seed must travel with each task, not come from the node.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections import Counter
+
+import pytest
+from conftest import grade_notebooks, read_outputs, run_dlbasics
+
+from autograder.checks import ASSIGNMENTS
+from autograder.notebook.fill import fill, solution_answers
+
+pytestmark = pytest.mark.slow
+
+A1 = "01-linear-regression"
+GRADER_SEED = "seed-of-the-course-under-test"
+NODE_SEED = "another-seed-that-must-not-be-used"
+
+
+def _class() -> dict:
+    """Reference answers (one with a slow added cell, so work is in flight for a while), a stub,
+    a known mistake, a partial answer, and two files intake refuses."""
+    from corpus.mistakes import MISTAKES
+
+    assignment = ASSIGNMENTS[A1]
+    reference = solution_answers(assignment)
+    swapped = next(source for a, question, case, source, _ in MISTAKES
+                   if a == A1 and question == "fit_least_squares" and case == "slope and intercept swapped")
+    return {
+        "ref": fill(assignment, reference),
+        "ref-slow": fill(assignment, reference, extra_cells=["import time\ntime.sleep(2)\n"]),
+        "stub": fill(assignment, {}),
+        "swapped": fill(assignment, {**reference, "fit_least_squares": swapped}),
+        "partial": fill(assignment, {q: reference[q] for q in ("to_column_tensors", "predict")}),
+        "garbage": b"{this is not a notebook",
+        "empty": "",
+    }
+
+
+def _cluster(**kwargs):
+    from distributed import LocalCluster
+
+    options = {"n_workers": 2, "threads_per_worker": 1, "processes": True, "dashboard_address": None,
+               "env": {"DLBASICS_SEED": NODE_SEED}}
+    return LocalCluster(**{**options, **kwargs})
+
+
+def _without_timing(value):
+    """A result with its measured durations removed (they differ from run to run)."""
+    if isinstance(value, dict):
+        return {k: _without_timing(v) for k, v in value.items() if k != "seconds"}
+    if isinstance(value, list):
+        return [_without_timing(v) for v in value]
+    return value
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory):
+    """The class graded on this machine, without a cluster."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DLBASICS_SEED", GRADER_SEED)
+        return grade_notebooks(A1, _class(), tmp_path_factory.mktemp("local"), "--jobs", "2")
+
+
+def test_cluster_grades_byte_identical_to_local(local, tmp_path):
+    from distributed import Client
+
+    with _cluster() as cluster, Client(cluster) as client:
+        run = run_dlbasics("grade", A1, local.out.parent / "submissions", "--out", tmp_path / "out", "--quiet",
+                           "--cluster", cluster.scheduler_address, env={"DLBASICS_SEED": GRADER_SEED})
+        # Both Dask workers graded (each kept a sandboxed worker warm), not this machine's pool.
+        sandboxes = client.run(lambda dask_worker: sum(
+            len(idle) for idle in dask_worker.plugins["dlbasics-sandbox-pool"].idle.values()))
+    assert sorted(sandboxes.values()) == [1, 1], sandboxes
+    graded = read_outputs(tmp_path / "out", run)
+    assert (graded.out / "grades.csv").read_bytes() == (local.out / "grades.csv").read_bytes()
+    assert set(graded.results) == set(local.results) == set(_class())
+    for student, result in local.results.items():
+        assert _without_timing(graded.results[student]) == _without_timing(result), student
+    # The class is what it should be, so "identical" is not identical nonsense.
+    assert local.results["ref"]["auto_total"] == local.results["ref"]["auto_max"] > 0
+    assert local.results["stub"]["auto_total"] == 0
+    assert 0 < local.results["swapped"]["auto_total"] < local.results["swapped"]["auto_max"]
+    assert {local.results[s]["status"] for s in ("garbage", "empty")} == {"unreadable"}
+
+
+def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(local, tmp_path, monkeypatch):
+    """One Dask worker is SIGKILLed while it grades: its submission is graded again elsewhere,
+    every submission is recorded exactly once, with the local run's totals."""
+    from distributed import Client
+
+    from autograder.grading.cluster import run_on_cluster
+    from autograder.grading.grade import Batch
+    from autograder.grading.gradebook import Gradebook
+    from autograder.grading.intake import find_submissions
+
+    monkeypatch.setenv("DLBASICS_SEED", GRADER_SEED)  # this process grades here, as `dlbasics grade` would
+    # Twice the class, so that plenty is left to grade after the first results.
+    submissions_dir = local.out.parent / "submissions"
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    for path in submissions_dir.iterdir():
+        for prefix in ("a-", "b-"):
+            (folder / f"{prefix}{path.name}").write_bytes(path.read_bytes())
+    assignment = ASSIGNMENTS[A1]
+    submissions, _, problems = find_submissions([folder], assignment)
+    assert len(submissions) == 14 and not problems
+
+    recorded: Counter = Counter()
+
+    class CountingGradebook(Gradebook):
+        def record(self, result, *args, **kwargs):
+            recorded[result["student"]] += 1
+            return super().record(result, *args, **kwargs)
+
+    gradebook = CountingGradebook(tmp_path / "gradebook.sqlite")
+    seen: Counter = Counter()
+    killed: dict = {}
+
+    with _cluster() as cluster, Client(cluster) as client:
+        pids = client.run(os.getpid)
+
+        def on_result(result: dict, reused: bool) -> None:
+            seen[result["student"]] += 1
+            if killed or not result["isolation"]:  # the first result that came from the cluster
+                return
+            busy = {address: keys for address, keys in client.processing().items() if keys}
+            address = sorted(busy)[0]  # a worker with a submission in hand
+            killed.update(address=address, tasks=list(busy[address]))
+            os.kill(pids[address], signal.SIGKILL)
+
+        batch = Batch(assignment)
+        run_on_cluster(batch, submissions, cluster.scheduler_address, gradebook=gradebook, on_result=on_result)
+        after = client.run(os.getpid)
+    results = {r["student"]: r for r in gradebook.results(A1)}
+    gradebook.close()
+
+    assert killed["tasks"], "the killed worker had nothing in hand: the test proved nothing"
+    assert pids[killed["address"]] not in after.values()  # it really died (its nanny started another)
+    students = {s.student for s in submissions}
+    assert set(seen) == students and set(seen.values()) == {1}, seen
+    assert set(results) == students
+    assert {s for s in students if recorded[s] != 1} == set(), recorded
+    assert {s: r["status"] for s, r in results.items() if r["status"] == "grader error"} == {}
+    for student in students:
+        original = local.results[student.split("-", 1)[1]]
+        assert results[student]["auto_total"] == original["auto_total"], student
+        assert results[student]["status"] == original["status"], student
+
+
+def test_a_node_with_another_grader_grades_nothing(local, tmp_path):
+    """A node whose grader differs (here: no bubblewrap, so reduced isolation) refuses every
+    submission: `grader error` rows with the reason, never a point, exit status 1."""
+    from autograder.sandbox.pool import isolation_mode
+
+    if isolation_mode() != "bwrap":
+        pytest.skip("needs bubblewrap here, so that a node without it grades differently")
+    with _cluster(n_workers=1, env={"DLBASICS_SEED": NODE_SEED, "DLBASICS_SANDBOX": "rlimits"}) as cluster:
+        run = run_dlbasics("grade", A1, local.out.parent / "submissions", "--out", tmp_path / "out", "--quiet",
+                           "--cluster", cluster.scheduler_address, env={"DLBASICS_SEED": GRADER_SEED}, check=False)
+    graded = read_outputs(tmp_path / "out", run)
+    # Every file intake could read went to the node, the garbage one too (parsing is grading).
+    for student in ("ref", "ref-slow", "stub", "swapped", "partial", "garbage"):
+        result = graded.results[student]
+        assert (student, result["status"], result["auto_total"]) == (student, "grader error", 0)
+        assert float(graded.rows[student]["total"]) == 0
+        assert "isolation mode 'rlimits' here, 'bwrap' on the grader" in result["message"], result["message"]
+    assert run.returncode == 1, run.stderr
+    assert "the grader itself failed on 6 submission(s)" in run.stderr
+    assert graded.results["empty"]["status"] == "unreadable"  # refused by intake, before any node
