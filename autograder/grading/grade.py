@@ -25,15 +25,17 @@ from autograder.grading.intake import Submission, digest, read_submission
 from autograder.notebook.submission import Template, UnreadableNotebook, load_notebook, parse_notebook, rebuild
 from autograder.sandbox.pool import Limits, SandboxUnavailable, Worker, isolation_mode, isolation_note
 from autograder.selfcheck.api import CRASHED, ERROR, NOT_ATTEMPTED, PASSED, TIMEOUT, Student, run_check
+from autograder.selfcheck.status import Status
 from autograder.text import valid_data
 
-# Statuses of a whole submission besides the question statuses. ``grader error`` is the
-# grader's own fault (a check that raised, a sandbox that could not start, a bug here): the
-# row says so, no point is awarded for what it affected, and `dlbasics grade` exits non-zero.
-GRADED = "graded"
-UNREADABLE = "unreadable"
-GRADER_ERROR = "grader error"
-NO_SUBMISSION = "no submission"  # a roster student with no file: a row in every output, never stored
+# A submission's own statuses (see Status). ``grader error`` is the grader's own fault (a
+# check that raised, a sandbox that could not start, a bug here): the row says so, no point is
+# awarded for what it affected, and `dlbasics grade` exits non-zero. ``no submission``: a
+# roster student with no file, a row in every output, never stored.
+GRADED = Status.GRADED
+UNREADABLE = Status.UNREADABLE
+GRADER_ERROR = Status.GRADER_ERROR
+NO_SUBMISSION = Status.NO_SUBMISSION
 
 
 def load_template(assignment: Assignment) -> Template:
@@ -86,7 +88,7 @@ def _question_status(checks: list[dict]) -> str:
     for word in (TIMEOUT, CRASHED):
         if word in statuses:
             return word
-    return "partial" if any(c["points"] for c in checks) else "failed"
+    return Status.PARTIAL if any(c["points"] for c in checks) else Status.FAILED
 
 
 def empty_result(assignment: Assignment, template: Template, student: str, path: Path, status: str,
@@ -177,7 +179,7 @@ def grade_one(assignment: Assignment, template: Template, student: str, path: Pa
         result["status"], result["message"] = NOT_ATTEMPTED, "no function of the assignment was implemented"
     _name_failing_dependencies(result, rebuilt.sources)
     slow = [q for q, info in result["questions"].items() if info["status"] == TIMEOUT]
-    slow += [f"cell {c['label']}" for c in result["cells"] if c.get("status") == "timeout"]
+    slow += [f"cell {c['label']}" for c in result["cells"] if c.get("status") == Status.TIMEOUT]
     if slow and not result["message"]:
         result["message"] = "ran out of time in: " + ", ".join(slow)
     return result
@@ -252,7 +254,7 @@ def _name_failing_dependencies(result: dict, sources: dict[str, str]) -> None:
         names = " and ".join(f"`{other}`" for other in used)
         fails = "fails its own checks" if len(used) == 1 else "fail their own checks"
         for check in result["checks"]:
-            if check["question"] == question and check["status"] == "failed":
+            if check["question"] == question and check["status"] == Status.FAILED:
                 # What looks like this function's own slip may be the other's: name the cause first.
                 symptom = f" (the result looks like: {check['mistake']})" if check.get("mistake") else ""
                 check["mistake"] = f"uses {names}, which {fails}{symptom}"
@@ -268,7 +270,7 @@ def _blame_broken_cells(checks: list[dict], cells: list[dict]) -> None:
         cell = broken.get(check["question"])
         if cell and check["status"] == NOT_ATTEMPTED:
             lines = [line for line in str(cell.get("message", "")).splitlines() if line.strip()]
-            check["status"] = TIMEOUT if cell["status"] == "timeout" else "failed"
+            check["status"] = TIMEOUT if cell["status"] == Status.TIMEOUT else Status.FAILED
             check["message"] = (f"the cell defining `{check['question']}` did not run: "
                                 f"{lines[-1] if lines else cell['status']}")
 

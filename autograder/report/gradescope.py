@@ -51,7 +51,7 @@ def results_json(result: dict, mark: Marks | None = None, manual_tests: bool = T
             "name": f"{question}: {check['name'].removeprefix('test_').replace('_', ' ')}",
             "number": f"{index}.{numbers[question]}",
             "score": check["points"], "max_score": check["max_points"],
-            "status": "passed" if passed else "failed",
+            "status": "passed" if passed else "failed",  # Gradescope's own two words
             "output": message, "output_format": "md",
             "visibility": "after_published" if check["hidden"] else "visible",
             "tags": [question, "hidden" if check["hidden"] else "public"],
@@ -69,6 +69,9 @@ def results_json(result: dict, mark: Marks | None = None, manual_tests: bool = T
                 "output_format": "md", "visibility": "visible", "tags": [question, "manual"],
             })
     output = md_text(result["message"] or f"Automatic score {result['auto_total']:g} / {result['auto_max']:g}.")
+    written = sum(info["max_points"] for info in result["written"].values())
+    if written and not manual_tests:
+        output += f"  \nThe written answer(s) ({written:g} point(s)) are graded by hand."
     if mark.penalty:
         output += f"  \nLate by {mark.days_late} day(s): {mark.penalty:g} point(s) off."
     if result.get("isolation_note"):

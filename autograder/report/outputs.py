@@ -24,6 +24,7 @@ from autograder.report.safe import (
     valid_text,
 )
 from autograder.selfcheck.api import PASSED
+from autograder.selfcheck.status import Status
 
 # autoescape=True for every template: jinja2's select_autoescape() goes by the name's last
 # extension and so would leave "*.html.j2" unescaped. The only Markup that reaches a template
@@ -50,7 +51,7 @@ def visible_checks(result: dict, released: bool) -> list[dict]:
         if check["hidden"] and not released and check["status"] != PASSED:
             # The mistake's name reveals nothing of the hidden inputs; the numbers would.
             named = f"on random inputs this looks like: {check['mistake']}. " if check.get("mistake") else ""
-            status = "" if check["status"] == "failed" else f" ({check['status']})"
+            status = "" if check["status"] == Status.FAILED else f" ({check['status']})"
             check = {**check, "message": f"hidden check failed{status}: {named}"
                                          "details are shown after grades are released"}
         shown.append(check)

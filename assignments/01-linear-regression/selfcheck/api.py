@@ -27,13 +27,15 @@ import math
 import time
 from dataclasses import dataclass, field
 
-# How a check ended: the status words shown to students and written into grades.
-PASSED = "passed"
-FAILED = "failed"
-NOT_ATTEMPTED = "not attempted"
-ERROR = "error"
-TIMEOUT = "timeout"
-CRASHED = "crashed"
+from .status import Status
+
+# How a check ended (see Status): the names the checks and the self-check use.
+PASSED = Status.PASSED
+FAILED = Status.FAILED
+NOT_ATTEMPTED = Status.NOT_ATTEMPTED
+ERROR = Status.ERROR
+TIMEOUT = Status.TIMEOUT
+CRASHED = Status.CRASHED
 
 
 class StudentError(Exception):
