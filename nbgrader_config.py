@@ -21,7 +21,10 @@
 #
 # Run these with the kit's venv activated (`source .venv/bin/activate`): nbgrader runs
 # `alembic` from PATH to open gradebook.db, and executes the notebooks with the venv's
-# `python3` kernel (torch, matplotlib, ipykernel). tests/test_nbgrader.py runs these steps.
+# `python3` kernel (torch, matplotlib, ipykernel). That kernel must import this kit: each check
+# cell's hidden tests are `from autograder.checks.nbgrader_hidden import assert_question`,
+# the kit's own checks of the question, so nbgrader and `dlbasics grade` give every question the
+# same full-marks-or-not verdict. tests/test_nbgrader.py runs these steps.
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 

@@ -3,14 +3,18 @@
 For each assignment this builds a course directory the way ``nbgrader_config.py`` tells an
 instructor to (``source/<a>/`` = ``solutions/<a>/`` + the ``selfcheck`` package), runs
 ``nbgrader generate_assignment`` and ``nbgrader autograde`` with this venv's executables on
-two submissions (the reference answers typed into nbgrader's released notebook, and the
-untouched released notebook), and reads the scores from nbgrader's gradebook.
+a few submissions (the reference answers typed into nbgrader's released notebook, the
+untouched released notebook, a correct answer that warns), and reads the scores from
+nbgrader's gradebook. Then every notebook of the corpus (``tests/corpus``) is autograded
+in copies of that course and graded with ``dlbasics grade``: for each notebook and question,
+nbgrader's check cell passes exactly when dlbasics gives the question full marks.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,6 +22,8 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+from conftest import grade_notebooks
+from corpus.cases import notebooks_of
 
 from autograder.checks import ASSIGNMENTS, KIT_ROOT
 from autograder.notebook.fill import solution_answers, write
@@ -49,6 +55,18 @@ def run_nbgrader(course: Path, *args: str, timeout: float) -> subprocess.Complet
     return result
 
 
+def run_nbgrader_shards(courses: list[Path], *args: str, timeout: float, env: dict | None = None) -> None:
+    """The same nbgrader command in several course directories at once (one kernel each at a time)."""
+    processes = [subprocess.Popen([str(NBGRADER), *args], cwd=course, env={**nbgrader_env(course), **(env or {})},
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for course in courses]
+    failures = []
+    for course, process in zip(courses, processes):
+        output, _ = process.communicate(timeout=timeout)
+        if process.returncode != 0:
+            failures.append(f"{course}: nbgrader {' '.join(args)} exited {process.returncode}:\n{output[-5000:]}")
+    assert not failures, "\n".join(failures)
+
+
 def typed_answer(source: str) -> str:
     """A reference answer as a student would leave it: the solution markers dropped."""
     lines = source.splitlines(keepends=True)
@@ -56,9 +74,13 @@ def typed_answer(source: str) -> str:
     return "".join(kept)
 
 
-def reference_submission(assignment, released: dict) -> dict:
-    """nbgrader's released notebook with every answer (code and written) replaced by the solution's."""
+def reference_submission(assignment, released: dict, replaced: dict[str, str] | None = None) -> dict:
+    """nbgrader's released notebook with every answer (code and written) replaced by the solution's.
+
+    ``replaced`` answers (by grade id) are typed instead of the solution's.
+    """
     answers = {grade_id: typed_answer(source) for grade_id, source in solution_answers(assignment).items()}
+    answers.update(replaced or {})
     filled = set()
     for cell in released["cells"]:
         grade_id = nbgrader_meta(cell).get("grade_id")
@@ -219,8 +241,8 @@ def test_stub_gets_zero_automatic_points(course):
     written = [g for g in stub["grades"].values() if g["cell_type"] == "markdown"]
     assert written and all(g["auto_score"] == 0 and not g["needs_manual_grade"] for g in written)
     # Every check fails because the student's function is still a stub, not for another reason.
-    assert all("NotImplementedError" in errors["stub"].get(name, "") for name in stub["grades"]
-               if stub["grades"][name]["cell_type"] == "code")
+    assert all("not implemented yet" in errors["stub"].get(name, "") for name in stub["grades"]
+               if stub["grades"][name]["cell_type"] == "code"), errors["stub"]
 
 
 def test_a_correct_answer_that_warns_keeps_full_marks(course):
@@ -228,3 +250,69 @@ def test_a_correct_answer_that_warns_keeps_full_marks(course):
     _, _, book, errors = course
     noisy = book["students"]["noisy"]
     assert noisy["code_score"] == book["max_code_score"], errors["noisy"]
+
+
+# --- the whole corpus: nbgrader and dlbasics give every question the same verdict -----------
+
+# Course copies autograded side by side: nbgrader runs one notebook (one kernel) at a time,
+# and most of a notebook's time is the kernel importing torch.
+SHARDS = max(1, int(os.environ.get("DLBASICS_NBGRADER_SHARDS", "2")))
+# A regular expression of student ids, to autograde part of the corpus while working on it.
+ONLY = os.environ.get("DLBASICS_NBGRADER_CORPUS", "")
+
+
+@pytest.fixture(scope="module")
+def corpus_verdicts(course, tmp_path_factory):
+    """(student -> question -> nbgrader full marks?, dlbasics grade run) over every corpus notebook."""
+    assignment, root, _, _ = course
+    a = assignment.id
+    released = load_notebook(root / "release" / a / assignment.notebook)
+    corpus = {student: reference_submission(assignment, json.loads(json.dumps(released)), answers)
+              for student, (_, _, answers) in notebooks_of(a).items() if re.search(ONLY, student)}
+    students = sorted(corpus)
+    shards = []
+    for index in range(SHARDS):
+        shard = tmp_path_factory.mktemp(f"nbgrader-{a}-shard")
+        for name in ("nbgrader_config.py", "gradebook.db"):
+            shutil.copy(root / name, shard / name)
+        for folder in ("source", "release"):
+            shutil.copytree(root / folder, shard / folder, ignore=IGNORE)
+        for student in students[index::SHARDS]:
+            folder = shard / "submitted" / student / a
+            write(corpus[student], folder / assignment.notebook)
+            shutil.copytree(root / "release" / a / "selfcheck", folder / "selfcheck", ignore=IGNORE)
+        shards.append(shard)
+    # The story cells' figures are not graded: drawing them without rendering saves time.
+    run_nbgrader_shards(shards, "autograde", a, "--force", timeout=3000, env={"MPLBACKEND": "Agg"})
+    nbgrader = {}
+    for index, shard in enumerate(shards):
+        book = read_gradebook(shard, a, students[index::SHARDS])
+        for student, info in book["students"].items():
+            nbgrader[student] = {name.removeprefix("check_"): g["auto_score"] == g["max_score"]
+                                 for name, g in info["grades"].items() if g["cell_type"] == "code"}
+    dlbasics = grade_notebooks(a, corpus, tmp_path_factory.mktemp(f"dlbasics-{a}"))
+    return nbgrader, dlbasics
+
+
+# Autograding ~50 notebooks per assignment takes minutes (each kernel imports torch): the
+# fixture runs inside this test's time budget.
+@pytest.mark.timeout(2400)
+def test_nbgrader_and_dlbasics_agree_on_every_question_of_the_corpus(corpus_verdicts):
+    nbgrader, dlbasics = corpus_verdicts
+    assert set(nbgrader) == set(dlbasics.results) and (len(nbgrader) > 30 or ONLY)
+    disagreements = []
+    for student, cells in nbgrader.items():
+        questions = dlbasics.results[student]["questions"]
+        assert set(cells) == set(questions), student
+        for question, full in cells.items():
+            ours = questions[question]["points"] == questions[question]["max_points"]
+            if ours != full:
+                failing = [f"{c['name']}: {c['message']}" for c in dlbasics.checks(student, question)
+                           if c["status"] != "passed"]
+                disagreements.append(f"{student} / {question}: nbgrader {'full' if full else 'not full'}, "
+                                     f"dlbasics {questions[question]['points']}/{questions[question]['max_points']} "
+                                     f"{failing}")
+    assert not disagreements, "\n".join(disagreements)
+    # The corpus exercises both verdicts on every question.
+    for question in next(iter(nbgrader.values())) if not ONLY else ():
+        assert {cells[question] for cells in nbgrader.values()} == {True, False}, question

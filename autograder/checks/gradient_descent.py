@@ -199,7 +199,8 @@ def test_descent_losses_on_random_data(student):
     xs, ys, m, b, lr, steps, expected = _descent_case("descent losses")
     _, losses = descent_result(student.call("gradient_descent", columns(xs), columns(ys), m, b, lr, steps))
     expect_sequence(losses, expected["losses"], rel=STEPS_REL, what=f"the {steps} losses on random data",
-                    show_expected=False, variants=expected["losses_variants"])
+                    show_expected=False, variants=expected["losses_variants"],
+                    names=[f"the loss before step {i}" for i in range(len(expected["losses"]))])
 
 
 @points(1, "gradient_descent", hidden=True)

@@ -28,7 +28,7 @@ def as_html(question: str, results) -> str:
                 "not implemented yet. Write the function above, run its cell, then run this check again.</div>")
     colour = _COLOUR[PASSED] if passed == len(results) else "#cf222e"
     rows = "".join(
-        f'<li style="color:{_COLOUR.get(r.status, "#cf222e")}">{_MARK.get(r.status, "✘")} '
+        f'<li style="color:{_COLOUR.get(r.status, "#cf222e")};white-space:pre-wrap">{_MARK.get(r.status, "✘")} '
         f"<b>{html.escape(r.name.removeprefix('test_').replace('_', ' '))}</b>: {html.escape(r.message)}</li>"
         for r in results
     )

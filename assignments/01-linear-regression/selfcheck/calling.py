@@ -163,9 +163,11 @@ def invoke(namespace: dict, name: str, args: list, kwargs: dict | None = None, *
     except BaseException as error:  # SystemExit and KeyboardInterrupt too: they are the student's
         text = _first_line(error)
         hint = hint_for(error, text)
-        return {"ok": False, "kind": "error",
-                "message": f"`{name}` raised {type(error).__name__}: {text}" + (f" Hint: {hint}." if hint else ""),
-                "traceback": _safe_traceback(error)}
+        message = f"`{name}` raised {type(error).__name__}: {text}"
+        if hint:
+            message += f"{'' if message.endswith(('.', '?', '!')) else '.'} Hint: {hint}"
+            message += "" if hint.endswith(("?", ".", "!")) else "."
+        return {"ok": False, "kind": "error", "message": message, "traceback": _safe_traceback(error)}
     try:
         with time_limit(seconds):
             return {

@@ -127,7 +127,8 @@ def test_descent_losses_on_the_example(student):
                                             STEP_LR, STEPS))
     expected = EXPECTED["descent_example"]
     expect_sequence(losses, expected["losses"], rel=STEPS_REL, what=f"the losses of {STEPS} steps at lr {STEP_LR:g}",
-                    variants=expected["losses_variants"])
+                    variants=expected["losses_variants"],
+                    names=[f"the loss before step {i}" for i in range(len(expected["losses"]))])
 
 
 @points(1, "gradient_descent")
