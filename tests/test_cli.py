@@ -50,7 +50,7 @@ def test_sample_class_grades_as_described(tmp_path):
 
 def test_check_command_prints_a_readable_summary():
     result = run_dlbasics("check", KIT_ROOT / "samples" / "02-gradient-descent" / "bob.ipynb")
-    assert "automatic score: 9 / 18" in result.stdout
+    assert "automatic score: 7 / 18" in result.stdout
     assert "sum of squared errors" in result.stdout
 
 
@@ -60,7 +60,7 @@ def test_checks_run_under_pytest_with_their_points(tmp_path):
 
     for module, notebook, expected in [
         ("linear_regression", None, "dlbasics points: 18 / 18"),
-        ("gradient_descent", KIT_ROOT / "samples" / "02-gradient-descent" / "bob.ipynb", "dlbasics points: 9 / 18"),
+        ("gradient_descent", KIT_ROOT / "samples" / "02-gradient-descent" / "bob.ipynb", "dlbasics points: 7 / 18"),
     ]:
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"autograder/checks/{module}.py"]
         if notebook:
