@@ -225,6 +225,22 @@ def test_calling_questions_name_the_failing_function_they_use(graded, assignment
                 describe_checks(result, caller)
 
 
+# Cases that must score nothing on their question: every point of train_model needs the
+# full-batch SGD trajectory, every point of mse_loss the right value (issue 10: a loop that
+# never trains, Adam, momentum and per-sample SGD got 2 of 5; `return 0.0` got a point).
+ZERO_POINTS = [("01-linear-regression", "train_model", name) for name in (
+    "never trains (no backward, no step)", "step before backward", "zero_grad between backward and step", "Adam",
+    "SGD with momentum", "per-sample SGD", "mini-batches of two", "sum instead of mean", "missing zero_grad",
+    "hard-coded lr")] + [("02-gradient-descent", "mse_loss", "return 0.0")]
+
+
+@pytest.mark.parametrize("assignment_id,question,name", ZERO_POINTS, ids=lambda v: str(v)[:40])
+def test_wrong_values_score_nothing_on_their_question(graded, assignment_id, question, name):
+    assert (assignment_id, question, name) in {case[:3] for case in MISTAKES}
+    result = result_of(graded, assignment_id, student_of("mistakes", question, name))
+    assert result["questions"][question]["points"] == 0, describe_checks(result, question)
+
+
 # --- correct variants -----------------------------------------------------------------
 
 @pytest.mark.parametrize("assignment_id,question,name,source", CORRECT_PARAMS)

@@ -16,7 +16,8 @@ def as_text(question: str, results) -> str:
     if results and all(r.status == NOT_ATTEMPTED for r in results):
         return f"{question}: not implemented yet. Write the function above, run its cell, then run this check again."
     for r in results:
-        lines.append(f"  {_MARK.get(r.status, '✘')} {r.name.removeprefix('test_').replace('_', ' ')}: {r.message}")
+        message = str(r.message).replace("\n", "\n      ")  # a traceback's lines stay under their check
+        lines.append(f"  {_MARK.get(r.status, '✘')} {r.name.removeprefix('test_').replace('_', ' ')}: {message}")
     return "\n".join(lines)
 
 
