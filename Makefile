@@ -31,16 +31,16 @@ solutions: setup
 
 demo: setup system
 	$(BIN)/dlbasics build --check
-	$(BIN)/dlbasics grade 01-linear-regression samples/01-linear-regression --out out/demo/01-linear-regression
-	$(BIN)/dlbasics grade 02-gradient-descent samples/02-gradient-descent --out out/demo/02-gradient-descent
+	@for folder in samples/*/; do a=$$(basename $$folder); \
+	  $(BIN)/dlbasics grade $$a $$folder --out out/demo/$$a || exit 1; done
 
 test: setup system-browser
-	$(BIN)/ruff check autograder tests bench scripts
+	$(BIN)/ruff check autograder tests bench scripts solutions
 	$(BIN)/dlbasics build --check
 	$(BIN)/python -m pytest
 
 lint: setup
-	$(BIN)/ruff check autograder tests bench scripts
+	$(BIN)/ruff check autograder tests bench scripts solutions
 
 bench: setup system
 	$(BIN)/python bench/grade_speed.py

@@ -11,8 +11,9 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from autograder.checks import UnknownAssignment
+from autograder.checks import AssignmentError, UnknownAssignment
 from autograder.course import CourseError
+from autograder.selfcheck.status import Status
 from autograder.text import terminal_text
 
 EXIT_USAGE = 2
@@ -280,7 +281,7 @@ def cmd_check(args) -> int:
     say(f"{assignment.id}: {path}")
     if result["message"]:
         say(f"status: {result['status']}: {result['message']}")
-    if result["status"] == "unreadable":
+    if result["status"] == Status.UNREADABLE:
         return 1
     for question, q in result["questions"].items():
         mine = [c for c in checks if c.question == question]
@@ -418,6 +419,59 @@ def cmd_scores_template(args) -> int:
     return 0
 
 
+def cmd_gradescope(args) -> int:
+    """Build the Gradescope autograder zip of one assignment (it holds the course's secret seed)."""
+    from autograder.checks import get_assignment
+    from autograder.course import load
+    from autograder.platforms.gradescope import GradescopeError, build
+
+    assignment = get_assignment(args.assignment)
+    course = load(Path(args.course))
+    # Default: the course's grades/ folder, which the course's .gitignore keeps out of any repository.
+    out = Path(args.out) if args.out else course.root / "grades"
+    try:
+        target = build(assignment, course, out)
+    except GradescopeError as error:
+        return _fail(terminal_text(str(error)))
+    print(f"wrote {target}: upload it to Gradescope (Configure Autograder, zip file upload, Ubuntu 22.04 base "
+          "image). It holds the course's secret seed: do not share it or commit it.")
+    return 0
+
+
+def cmd_gradescope_run(args) -> int:
+    """Inside Gradescope: grade ROOT/submission, write ROOT/results/results.json."""
+    from autograder.platforms.gradescope import GradescopeError, run, self_test
+
+    root = Path(args.root)
+    try:
+        if args.self_test:
+            print(self_test(args.assignment, root))
+            return 0
+        status, _ = run(args.assignment, root)
+    except GradescopeError as error:
+        return _fail(terminal_text(str(error)))
+    return status
+
+
+def cmd_export(args) -> int:
+    """One CSV of every assignment's totals for an LMS gradebook import (Canvas or Moodle)."""
+    from autograder.course import load
+    from autograder.report.lms import LmsError, export
+
+    course = load(Path(args.course))
+    try:
+        written = export(args.platform, course, Path(args.out) if args.out else None)
+    except LmsError as error:
+        return _fail(terminal_text(str(error)))
+    for warning in written.warnings:
+        print(terminal_text(f"warning: {warning}"), file=sys.stderr)
+    for fault in written.faults:
+        print(terminal_text(f"error: {fault}"), file=sys.stderr)
+    print(terminal_text(f"wrote {written.path}: {written.students} student(s), assignment(s) "
+                        f"{', '.join(written.assignments)}; {written.how_to_import}"))
+    return 1 if written.faults else 0
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="dlbasics", description=__doc__)
     sub = main.add_subparsers(dest="command", required=True)
@@ -493,6 +547,27 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="the output folder of `dlbasics grade`")
     p.add_argument("--gradebook", help="SQLite gradebook (default: OUT/gradebook.sqlite)")
     p.set_defaults(func=cmd_import_scores)
+
+    p = sub.add_parser("gradescope", help="build the Gradescope autograder zip of an assignment (holds the seed)")
+    p.add_argument("assignment", help="assignment id, e.g. 01-linear-regression (or 01)")
+    p.add_argument("--course", required=True, help="course folder (dlbasics init): its secret seed and limits")
+    p.add_argument("--out", help="folder for <assignment>-autograder.zip (default: COURSE/grades, kept out of git)")
+    p.set_defaults(func=cmd_gradescope)
+
+    p = sub.add_parser("gradescope-run", help="inside Gradescope (run_autograder): grade ROOT/submission and "
+                                               "write ROOT/results/results.json")
+    p.add_argument("assignment")
+    p.add_argument("--root", default="/autograder", help="Gradescope's folder (default /autograder)")
+    p.add_argument("--self-test", action="store_true",
+                   help="only check the packaged settings and template (setup.sh runs this)")
+    p.set_defaults(func=cmd_gradescope_run)
+
+    p = sub.add_parser("export", help="write a CSV of every assignment's totals for Canvas's or Moodle's "
+                                      "gradebook import")
+    p.add_argument("platform", choices=["canvas", "moodle"])
+    p.add_argument("--course", required=True, help="course folder: its roster and COURSE/grades/*/gradebook.sqlite")
+    p.add_argument("--out", help="the CSV to write (default: COURSE/grades/<platform>-grades.csv)")
+    p.set_defaults(func=cmd_export)
     return main
 
 
@@ -503,7 +578,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except (UnknownAssignment, CourseError, SettingsChanged, GradebookMissing, FileNotFoundError) as error:
+    except (UnknownAssignment, AssignmentError, CourseError, SettingsChanged, GradebookMissing,
+            FileNotFoundError) as error:
         return _fail(terminal_text(str(error)))
     except KeyboardInterrupt:
         # Everything graded so far is in the gradebook (one transaction per submission).

@@ -1,13 +1,15 @@
-"""Run an assignment's checks under pytest: ``pytest autograder/checks/linear_regression.py``.
+"""Run an assignment's checks under pytest: ``pytest solutions/01-linear-regression/checks.py``.
 
 By default the checks grade the reference solution (a quick way for an instructor to see
 that a new check passes on it); ``--dlbasics-notebook PATH`` grades a submission instead.
 The student's code runs in the same sandbox as in ``dlbasics grade``; each check's points
-are a ``points`` marker, and the terminal summary adds them up.
+are a ``points`` marker, and the terminal summary adds them up. ``checks.py`` collects every
+check of the assignment, public and hidden; ``public_checks.py`` the public ones alone.
 """
 
 from __future__ import annotations
 
+import types
 from pathlib import Path
 
 import pytest
@@ -30,13 +32,37 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.points(function.points, function.question))
 
 
-def _assignment_for(module_name: str):
+def _assignment_of_file(path: Path):
     from autograder.checks import ASSIGNMENTS
 
     for assignment in ASSIGNMENTS.values():
-        if module_name.endswith(f".{assignment.module}") or module_name == assignment.module:
+        if path.parent.resolve() == assignment.folder.resolve() and path.name in ("checks.py", "public_checks.py"):
             return assignment
     return None
+
+
+class AssignmentModule(pytest.Module):
+    """An assignment folder's checks, imported the way the grader imports them (as a package)."""
+
+    def _getobj(self):
+        assignment = _assignment_of_file(Path(self.path))
+        namespace = types.ModuleType(f"dlbasics_checks_{assignment.module}")
+        namespace.__file__ = str(self.path)
+        namespace.__dlbasics_assignment__ = assignment
+        for check in (assignment.checks() if self.path.name == "checks.py" else
+                      [fn for fn in assignment.checks() if not fn.hidden]):
+            setattr(namespace, check.__name__, check)
+        return namespace
+
+
+def pytest_pycollect_makemodule(module_path, parent):
+    if _assignment_of_file(Path(module_path)) is not None:
+        return AssignmentModule.from_parent(parent, path=module_path)
+    return None
+
+
+def _assignment_for(module):
+    return getattr(module, "__dlbasics_assignment__", None)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +72,7 @@ def student(request):
     from autograder.notebook.submission import load_notebook, rebuild
     from autograder.sandbox.pool import Worker
 
-    assignment = _assignment_for(request.module.__name__)
+    assignment = _assignment_for(request.module)
     if assignment is None:
         pytest.skip(f"{request.module.__name__} is not an assignment's check module")
     path = request.config.getoption("--dlbasics-notebook") or assignment.solution

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from autograder.selfcheck.api import matches
 
 from . import random_for
+from .reference import f32s
 
 
 @dataclass
@@ -42,3 +43,18 @@ def draw(name: str, make):
         if all(c.visible() for c in comparisons):
             return case
     raise RuntimeError(f"no input for {name!r} makes every named mistake visible; widen its generator")
+
+
+def random_points(r, n: int | None = None, noise: float = 1.0, x_range=(-3.0, 3.0)):
+    """Reproducible random (x, y) data around a random line, rounded to float32 (as the student's tensors)."""
+    n = n or r.randint(5, 12)
+    xs = [round(r.uniform(*x_range), 3) for _ in range(n)]
+    m, b = r.uniform(-4.0, 4.0), r.uniform(-5.0, 5.0)
+    ys = [round(m * x + b + r.gauss(0.0, noise), 3) for x in xs]
+    return f32s(xs), f32s(ys)
+
+
+# The labels of a corpus mistake (solutions/<id>/corpus.py) that names no slip: a wrong answer
+# no known variant explains, and an answer hard-coded for the public inputs.
+UNNAMED = ""
+HARD_CODED = None

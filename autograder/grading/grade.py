@@ -19,7 +19,7 @@ import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from autograder.checks import KIT_ROOT, Assignment, seed
+from autograder.checks import KIT_ROOT, Assignment, AssignmentError, seed
 from autograder.course import seed_fingerprint
 from autograder.grading.intake import Submission, digest, read_submission
 from autograder.notebook.submission import Template, UnreadableNotebook, load_notebook, parse_notebook, rebuild
@@ -40,13 +40,19 @@ NO_SUBMISSION = Status.NO_SUBMISSION
 
 def load_template(assignment: Assignment) -> Template:
     """The student template's structure (grade ids, points), checked against the checks."""
-    template = Template.from_notebook(load_notebook(assignment.release))
+    try:
+        template = Template.from_notebook(load_notebook(assignment.release))
+    except (OSError, UnreadableNotebook) as error:
+        raise AssignmentError(f"{assignment.release}: {error}; run `dlbasics build`") from None
     by_question: dict[str, float] = {}
     for fn in assignment.checks():
         by_question[fn.question] = by_question.get(fn.question, 0) + fn.points
     if by_question != template.points:
-        raise RuntimeError(f"{assignment.id}: the checks' points {by_question} do not match the notebook's "
-                           f"check cells {template.points}; fix one of them and rebuild")
+        differ = ", ".join(f"{q}: checks {by_question.get(q, 0):g}, notebook {template.points.get(q, 0):g}"
+                           for q in sorted(by_question.keys() | template.points.keys())
+                           if by_question.get(q) != template.points.get(q))
+        raise AssignmentError(f"{assignment.id}: the student notebook's points differ from the checks' ({differ}): "
+                              "run `dlbasics build`, which writes the checks' points into the notebooks")
     return template
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.checks import ASSIGNMENTS, KIT_ROOT, Assignment
+from autograder.checks import ASSIGNMENTS, KIT_ROOT, Assignment, AssignmentError
 
 SELFCHECK_DIR = KIT_ROOT / "autograder" / "selfcheck"
 # The public package students receive: the check API and one assignment's public checks.
@@ -25,6 +25,47 @@ HEADER = """\
 > `solutions/{assignment}/{notebook}` in the dlbasics kit. Work in the cells marked
 > `# YOUR CODE HERE` / `YOUR ANSWER HERE`; run each `check(...)` cell to test your work.
 """
+
+
+def check_points(assignment: Assignment) -> dict[str, float]:
+    """The points of each question, as the checks declare them (``@points``): the one source."""
+    points: dict[str, float] = {}
+    for fn in assignment.checks():
+        points[fn.question] = points.get(fn.question, 0) + fn.points
+    return points
+
+
+def sync_points(assignment: Assignment) -> bool:
+    """Write the checks' points into the solution notebook's check cells; True if it changed.
+
+    A question that has checks but no ``check_<question>`` cell, or a check cell whose
+    question has no checks, cannot be resolved here: :class:`AssignmentError` says which.
+    """
+    declared = check_points(assignment)
+    notebook = nbformat.read(assignment.solution, as_version=4)
+    cells = {}
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        if cell.metadata.get("nbgrader", {}).get("grade") and grade_id.startswith("check_"):
+            cells[grade_id.removeprefix("check_")] = cell
+    where = assignment.solution.relative_to(KIT_ROOT)
+    for question in declared.keys() - cells.keys():
+        raise AssignmentError(f"{where}: the checks give {declared[question]:g} point(s) to {question!r}, but the "
+                              f"notebook has no graded cell with grade_id 'check_{question}'; add one after the "
+                              "question's answer cell (see docs/authoring.md) or fix the question's name in the "
+                              "checks")
+    for question in cells.keys() - declared.keys():
+        raise AssignmentError(f"{where}: the cell 'check_{question}' has no check in public_checks.py or checks.py "
+                              f"of {assignment.folder.relative_to(KIT_ROOT)}; add a check with "
+                              f"@points(n, {question!r}) or remove the cell")
+    changed = False
+    for question, cell in cells.items():
+        if cell.metadata["nbgrader"].get("points") != declared[question]:
+            cell.metadata["nbgrader"]["points"] = declared[question]
+            changed = True
+    if changed:
+        assignment.solution.write_text(nbformat.writes(notebook) + "\n", encoding="utf-8")
+    return changed
 
 
 def public_expected_json(assignment: Assignment) -> str:
@@ -56,13 +97,13 @@ def generated_files(assignment: Assignment) -> dict[Path, bytes]:
     """Every file a build writes for ``assignment``, with its content."""
     target = KIT_ROOT / "assignments" / assignment.id
     files = {target / assignment.notebook: student_notebook(assignment).encode()}
-    expected = public_expected_json(assignment).encode()
-    files[SELFCHECK_DIR / "public" / f"{assignment.module}.json"] = expected
     for name in SELFCHECK_FILES:
         files[target / "selfcheck" / name] = (SELFCHECK_DIR / name).read_bytes()
+    # The folder's public checks become the students' selfcheck.public.<module>, with the
+    # expected values the reference computes.
     files[target / "selfcheck" / "public" / f"{assignment.module}.py"] = (
-        SELFCHECK_DIR / "public" / f"{assignment.module}.py").read_bytes()
-    files[target / "selfcheck" / "public" / f"{assignment.module}.json"] = expected
+        assignment.folder / "public_checks.py").read_bytes()
+    files[assignment.expected_json] = public_expected_json(assignment).encode()
     return files
 
 
@@ -70,6 +111,8 @@ def build(assignments: list[Assignment] | None = None) -> list[Path]:
     """Write the generated files that changed; remove stale extras in the generated self-check package."""
     written = []
     for assignment in assignments or ASSIGNMENTS.values():
+        if sync_points(assignment):
+            written.append(assignment.solution)
         files = generated_files(assignment)
         package = KIT_ROOT / "assignments" / assignment.id / "selfcheck"
         for path in package.rglob("*") if package.exists() else []:

@@ -18,7 +18,7 @@ import signal
 import sys
 from time import monotonic  # bound before student code runs: a patched time.monotonic cannot stretch a budget
 
-from autograder.selfcheck.calling import CallTimeout, invoke, student_traceback, time_limit
+from autograder.selfcheck.calling import CallTimeout, cell_filename, invoke, student_traceback, time_limit
 
 # What a student's stray output may cost: the first 8 KB are kept for the feedback.
 KEEP_OUTPUT = 8_000
@@ -216,7 +216,9 @@ def run(job: dict, channel) -> None:
         try:
             with time_limit(seconds):
                 seed_everything()
-                code = compile(python_source(cell["source"]), f"<cell {cell['label']}>", "exec")
+                source = python_source(cell["source"])
+                # cell_filename keeps the lines, so a traceback shows the student's own line of code.
+                code = compile(source, cell_filename(cell["label"], source), "exec")
                 exec(code, namespace)
         except CallTimeout:
             status, message = "timeout", f"stopped after {seconds:g} s"

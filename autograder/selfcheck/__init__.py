@@ -84,11 +84,17 @@ def _user_namespace() -> dict:
 
 
 def public_checks() -> dict[str, list]:
-    """Public checks by question id, from every assignment module shipped in ``public/``."""
+    """Public checks by question id, from every assignment module in ``public/``.
+
+    A student's copy holds its assignment's module as a file; in the kit, the grader loads
+    each assignment's ``public_checks.py`` into this package (autograder.checks._load).
+    """
     by_question: dict[str, list] = {}
     package = importlib.import_module(f"{__name__}.public")
-    for info in pkgutil.iter_modules(package.__path__):
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
+    names = {info.name for info in pkgutil.iter_modules(package.__path__)}
+    names |= {name.rsplit(".", 1)[1] for name in list(sys.modules) if name.startswith(f"{package.__name__}.")}
+    for name in sorted(names):
+        module = importlib.import_module(f"{package.__name__}.{name}")
         for fn in api.collect(vars(module)):
             by_question.setdefault(fn.question, []).append(fn)
     return by_question

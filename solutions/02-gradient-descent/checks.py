@@ -1,16 +1,18 @@
 """Checks of 02-gradient-descent: the public ones, plus hidden ones on random inputs.
 
 As in 01, each hidden check judges with its public counterpart's helper, on inputs drawn so
-that every mistake it can name is visible (:func:`.cases.draw`).
+that every mistake it can name is visible (:func:`autograder.checks.cases.draw`).
 """
 
 from __future__ import annotations
 
+from autograder.checks.cases import Comparison, draw, random_points
 from autograder.selfcheck.api import expect_sequence, points
 from autograder.selfcheck.protocol import column_tensor as columns
 from autograder.selfcheck.protocol import tensor
-from autograder.selfcheck.public.gradient_descent import *  # noqa: F403  (the public checks)
-from autograder.selfcheck.public.gradient_descent import (
+
+from . import reference as ref
+from .public_checks import (
     LINE,
     PARAM_REL,
     SINGLE_REL,
@@ -29,10 +31,6 @@ from autograder.selfcheck.public.gradient_descent import (
     judge_mse,
     judge_step,
 )
-
-from . import reference as ref
-from .cases import Comparison, draw
-from .linear_regression import random_points
 
 # Learning rates the notebook uses (the stories' 0.005, 0.1, 1.05, and 1e-4 of earlier
 # versions of the example): a step with one of them hard-coded is named as such.

@@ -3,18 +3,21 @@
 Hidden inputs come from :func:`autograder.checks.random_for`, seeded by the grader, so a
 hard-coded answer for the course data fails them while every grading run is reproducible.
 Each hidden check judges the student's value with the same helper as its public counterpart
-(``judge_*`` in the public module), with expected values from :mod:`.reference`; its inputs
-are drawn so that every mistake it can name is visible (:func:`.cases.draw`). Its feedback
+(``judge_*`` in ``public_checks.py``), with expected values from ``reference.py``; its inputs
+are drawn so that every mistake it can name is visible (:func:`autograder.checks.cases.draw`).
+The public checks are collected from ``public_checks.py`` (see ``Assignment.checks``). Its feedback
 names the mistake but never shows the hidden inputs or expected values.
 """
 
 from __future__ import annotations
 
+from autograder.checks.cases import Comparison, draw, random_points
 from autograder.selfcheck.api import points
 from autograder.selfcheck.protocol import column_tensor as columns
 from autograder.selfcheck.protocol import tensor
-from autograder.selfcheck.public.linear_regression import *  # noqa: F403  (the public checks)
-from autograder.selfcheck.public.linear_regression import (
+
+from . import reference as ref
+from .public_checks import (
     COLUMN_HOURS,
     COLUMN_SCORES,
     ELEMENTWISE_REL,
@@ -38,9 +41,6 @@ from autograder.selfcheck.public.linear_regression import (
     judge_prediction,
     judge_training,
 )
-
-from . import reference as ref
-from .cases import Comparison, draw
 
 # The learning rate of the notebook's training story: a train_model with it hard-coded
 # gets a name of its own.
@@ -93,15 +93,6 @@ def public_expected() -> dict:
         "least_squares": list(ref.least_squares(xs, ys)),
         "train": training_expected(TRAIN_START, ref.f32s(TRAIN_X), ref.f32s(TRAIN_Y), TRAIN_LR, TRAIN_EPOCHS),
     }
-
-
-def random_points(r, n: int | None = None, noise: float = 1.0, x_range=(-3.0, 3.0)):
-    """Reproducible random (x, y) data around a random line, rounded to float32."""
-    n = n or r.randint(5, 12)
-    xs = [round(r.uniform(*x_range), 3) for _ in range(n)]
-    m, b = r.uniform(-4.0, 4.0), r.uniform(-5.0, 5.0)
-    ys = [round(m * x + b + r.gauss(0.0, noise), 3) for x in xs]
-    return ref.f32s(xs), ref.f32s(ys)
 
 
 def _columns_case(n=None):

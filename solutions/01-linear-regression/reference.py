@@ -1,0 +1,108 @@
+"""Reference implementations of 01-linear-regression, and the known wrong variants the feedback names.
+
+Plain Python floats in double precision, computed in the grader's process, never shown to
+the sandbox or to students (see autograder/checks/reference.py for the shared arithmetic).
+"""
+
+from __future__ import annotations
+
+import math
+
+from autograder.checks.reference import f32, f32s, mean, mse, predict
+
+# The shared arithmetic is part of this module's interface (the checks use ref.mse etc.).
+__all__ = [
+    "f32", "f32s", "mean", "predict", "mse", "least_squares", "train_linear",
+]
+
+
+def least_squares(xs, ys) -> tuple[float, float]:
+    x_bar, y_bar = mean(xs), mean(ys)
+    sxy = math.fsum((x - x_bar) * (y - y_bar) for x, y in zip(xs, ys))
+    sxx = math.fsum((x - x_bar) ** 2 for x in xs)
+    slope = sxy / sxx
+    return slope, y_bar - slope * x_bar
+
+
+def train_linear(weight: float, bias: float, xs, ys, lr: float, epochs: int, variant: str = "correct"):
+    """Full-batch SGD on the MSE of ``w x + b``, as ``nn.Linear`` + ``MSELoss`` + ``SGD`` do.
+
+    Returns ``(losses, weight, bias)``. ``variant`` reproduces a common slip so that the
+    feedback can name it:
+
+    * ``correct``: loss recorded before the update, gradients zeroed each epoch;
+    * ``no_zero_grad``: gradients accumulate across epochs;
+    * ``loss_after_update``: the loss recorded is the one after the epoch's update;
+    * ``sum_loss``: the loss is the sum of squared errors, not the mean;
+    * ``frozen``: ``step()`` runs where no gradient exists (before ``backward()``, or right
+      after ``zero_grad()``), or is missing, so the parameters never move;
+    * ``adam``: ``torch.optim.Adam(params, lr)`` with its defaults instead of SGD;
+    * ``momentum``: ``torch.optim.SGD(params, lr, momentum=0.9)``;
+    * ``per_sample``: one SGD step per data point (in order), the epoch's loss recorded as
+      the mean of the per-point losses computed before each point's step.
+    """
+    if variant == "per_sample":
+        return _train_per_sample(weight, bias, xs, ys, lr, epochs)
+    n = len(xs)
+    scale = 1.0 if variant == "sum_loss" else 1.0 / n
+    grad_w_acc = grad_b_acc = 0.0
+    adam = _Adam() if variant == "adam" else None
+    velocity = None
+    losses = []
+    for _ in range(epochs):
+        errors = [weight * x + bias - y for x, y in zip(xs, ys)]
+        loss = scale * math.fsum(e * e for e in errors)
+        grad_w = 2 * scale * math.fsum(e * x for e, x in zip(errors, xs))
+        grad_b = 2 * scale * math.fsum(errors)
+        if variant == "no_zero_grad":
+            grad_w_acc += grad_w
+            grad_b_acc += grad_b
+            grad_w, grad_b = grad_w_acc, grad_b_acc
+        if adam is not None:
+            step_w, step_b = adam.step(grad_w, grad_b, lr)
+        elif variant == "momentum":
+            # torch's SGD momentum: the buffer starts as the first gradient, then v = 0.9 v + g.
+            velocity = (grad_w, grad_b) if velocity is None else (0.9 * velocity[0] + grad_w,
+                                                                 0.9 * velocity[1] + grad_b)
+            step_w, step_b = lr * velocity[0], lr * velocity[1]
+        else:
+            step_w, step_b = lr * grad_w, lr * grad_b
+        if variant != "frozen":
+            weight, bias = weight - step_w, bias - step_b
+        if variant == "loss_after_update":
+            loss = scale * math.fsum((weight * x + bias - y) ** 2 for x, y in zip(xs, ys))
+        losses.append(loss)
+    return losses, weight, bias
+
+
+class _Adam:
+    """``torch.optim.Adam``'s update with its defaults (betas 0.9, 0.999; eps 1e-8)."""
+
+    def __init__(self):
+        self.t = 0
+        self.m = [0.0, 0.0]
+        self.v = [0.0, 0.0]
+
+    def step(self, *grads_and_lr):
+        *grads, lr = grads_and_lr
+        self.t += 1
+        steps = []
+        for i, g in enumerate(grads):
+            self.m[i] = 0.9 * self.m[i] + 0.1 * g
+            self.v[i] = 0.999 * self.v[i] + 0.001 * g * g
+            m_hat = self.m[i] / (1 - 0.9 ** self.t)
+            v_hat = self.v[i] / (1 - 0.999 ** self.t)
+            steps.append(lr * m_hat / (math.sqrt(v_hat) + 1e-8))
+        return steps
+
+
+def _train_per_sample(weight: float, bias: float, xs, ys, lr: float, epochs: int):
+    losses = []
+    for _ in range(epochs):
+        point_losses = []
+        for x, y in zip(xs, ys):
+            error = weight * x + bias - y
+            point_losses.append(error * error)
+            weight, bias = weight - lr * 2 * error * x, bias - lr * 2 * error
+        losses.append(mean(point_losses))
+    return losses, weight, bias
