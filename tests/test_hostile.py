@@ -19,7 +19,8 @@ from conftest import grade_notebooks
 from autograder.checks import KIT_ROOT
 
 ASSIGNMENT = "01-linear-regression"
-SECRET_TARGETS = ["solutions/01-linear-regression/linear_regression.ipynb", "autograder/checks/reference.py"]
+SECRET_TARGETS = ["solutions/01-linear-regression/linear_regression.ipynb", "solutions/01-linear-regression/checks.py",
+                  "solutions/01-linear-regression/reference.py"]
 
 # Code placed at the top level of a stub notebook (cell after setup).
 TOP_LEVEL = {
