@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from conftest import grade_notebooks
 
+from autograder.checks import ASSIGNMENTS
+from autograder.grading.grade import load_template
+
 ASSIGNMENT = "02-gradient-descent"
 
 ATTACKS = {
@@ -44,4 +47,5 @@ def test_warnings_and_stderr_output_cost_nothing(solution_notebook, tmp_path):
     extra = ["import sys\nprint('x' * 100, file=sys.stderr)\n42\n"]
     notebook = solution_notebook("01-linear-regression", {"predict": noisy_predict}, extra_cells=extra)
     run = grade_notebooks("01-linear-regression", {"noisy": notebook}, tmp_path)
-    assert run.results["noisy"]["auto_total"] == 18
+    full = sum(load_template(ASSIGNMENTS["01-linear-regression"]).points.values())
+    assert run.results["noisy"]["auto_total"] == full

@@ -20,12 +20,13 @@ import pytest
 from conftest import grade_notebooks, read_outputs, run_dlbasics
 
 from autograder.checks import ASSIGNMENTS, KIT_ROOT
+from autograder.grading.grade import load_template
 from autograder.grading.intake import MAX_FILE_BYTES, folder_name, student_folder
 from autograder.notebook.fill import fill, solution_answers, write
 from autograder.notebook.submission import nbgrader_meta
 
 ASSIGNMENT = "01-linear-regression"
-FULL = 18
+FULL = sum(load_template(ASSIGNMENTS["01-linear-regression"]).points.values())
 
 
 def reference() -> dict:

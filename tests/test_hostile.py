@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 from conftest import grade_notebooks
 
-from autograder.checks import KIT_ROOT
+from autograder.checks import ASSIGNMENTS, KIT_ROOT
+from autograder.grading.grade import load_template
 
 ASSIGNMENT = "01-linear-regression"
+FULL = sum(load_template(ASSIGNMENTS[ASSIGNMENT]).points.values())
 SECRET_TARGETS = ["solutions/01-linear-regression/linear_regression.ipynb", "solutions/01-linear-regression/checks.py",
                   "solutions/01-linear-regression/reference.py"]
 
@@ -144,7 +146,7 @@ def test_every_submission_has_a_row_and_honest_ones_keep_full_marks(batch):
     run, _, _, _, _, notebooks = batch
     assert set(run.rows) == set(notebooks)
     for honest in ("honest-1", "honest-2"):
-        assert float(run.rows[honest]["total"]) == 18
+        assert float(run.rows[honest]["automatic"]) == FULL
 
 
 @pytest.mark.parametrize("name", [*TOP_LEVEL, *LYING])
@@ -161,9 +163,9 @@ def test_nothing_outside_the_output_folder_changed(batch):
     run, _, before, after, hits, _ = batch
     assert before == after
     assert hits == [], "a submission reached the network"
-    assert float(run.rows["honest-1"]["total"]) == 18
+    assert float(run.rows["honest-1"]["automatic"]) == FULL
     forged = run.gradescope("honest-1")
-    assert forged["score"] == 18
+    assert forged["score"] == FULL
 
 
 def test_each_case_ends_within_its_own_limit_plus_a_few_seconds(batch):

@@ -23,11 +23,12 @@ import pytest
 from conftest import grade_notebooks
 
 from autograder.checks import ASSIGNMENTS
+from autograder.grading.grade import load_template
 from autograder.notebook.fill import solution_answers
 from autograder.sandbox.pool import Limits
 
 ASSIGNMENT = "01-linear-regression"
-FULL = 18
+FULL = sum(load_template(ASSIGNMENTS[ASSIGNMENT]).points.values())
 # Built at run time in the planter, so this literal is in no notebook: if it shows up in
 # an output, a later submission read what the planter recorded.
 MARK = "SEEN-LEAK-7f3a"
