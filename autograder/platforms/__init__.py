@@ -1,0 +1,1 @@
+"""Taking the grader to the platforms courses run on (Gradescope: :mod:`.gradescope`)."""

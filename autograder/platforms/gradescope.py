@@ -1,0 +1,485 @@
+"""Gradescope: the autograder zip of one assignment, and the runner inside Gradescope's container.
+
+``dlbasics gradescope ASSIGNMENT --course C`` builds ``<assignment>-autograder.zip`` in the
+layout of Gradescope's autograder specification
+(https://gradescope-autograders.readthedocs.io/en/latest/specs/): ``setup.sh`` and
+``run_autograder`` at the root of the archive, which Gradescope unpacks into
+``/autograder/source``. Besides them the zip holds the kit as a wheel (the grader, which holds
+no assignment), ``requirements.lock``, and this assignment only: its checks and references
+(``assignment/``: the ``.py`` files of ``solutions/<id>/`` but the test corpus; never the solution
+notebook), its student template and public expected values, and ``dlbasics-gradescope.json``:
+the course's secret seed and limits. The zip is the instructor's, uploaded to Gradescope;
+students never see it.
+
+For every submission Gradescope runs ``run_autograder`` as root in ``/autograder``; it calls
+``dlbasics gradescope-run ASSIGNMENT --root /autograder`` (:func:`run`), which grades the one
+notebook under ``ROOT/submission/`` with the same sandboxed grader as ``dlbasics grade`` and
+the course's seed, and writes ``ROOT/results/results.json`` atomically. Inside Gradescope's
+container user namespaces are usually unavailable: the sandbox then falls back to its reduced
+isolation (a separate unprivileged uid per submission, rlimits, timeouts, see
+``autograder.sandbox.pool.isolation_mode``). That is why the runner makes ``ROOT/results``
+root's and unwritable by anyone else before any student code runs, and ``ROOT/source`` (the
+seed, the checks, the references) root's only: student code runs as another uid and can
+neither write the results nor read the seed or the references.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import json
+import os
+import re
+import shlex
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import zipfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from autograder.checks import KIT_ROOT, Assignment, AssignmentError
+
+CONFIG_FILE = "dlbasics-gradescope.json"  # in the zip, so in ROOT/source/
+TEMPLATE_DIR = "template"  # the student template, as students got it
+EXPECTED_DIR = "expected"  # the public checks' expected values (made by dlbasics build)
+ASSIGNMENT_DIR = "assignment"  # the assignment's checks, public checks and references
+# What of solutions/<id>/ the grader does not need: the test corpus (the solution notebook is
+# not a .py file and is never packaged either).
+NOT_PACKAGED = {"corpus.py"}
+RESULTS_FILE = "results.json"
+VENV = "/autograder/venv"  # made by setup.sh; outside source/, which only root may read
+STUDENT = "submission"  # the id of the one submission a Gradescope run grades (never shown)
+PACKAGE = KIT_ROOT / "autograder"
+
+# What Gradescope unpacks an upload into: a few files, or a repository. A tree of thousands of
+# entries is no notebook submission, and walking it is bounded: past this many files, stop.
+MAX_SUBMISSION_ENTRIES = 5000
+# The list of notebooks found is shown to the student when there are several: a few names, each cut.
+SHOWN_NAMES, SHOWN_NAME_CHARS = 10, 100
+# A grader fault's reason in the student's output (the full traceback goes to stdout, for instructors).
+MAX_REASON_CHARS = 500
+
+
+class GradescopeError(Exception):
+    """The autograder zip cannot be built, or the packaged configuration cannot be used; says why."""
+
+
+# --- building the zip ---------------------------------------------------------------------------
+
+SETUP_SH = """\
+#!/usr/bin/env bash
+# Gradescope runs this once, as root, when it builds the autograder image, in /autograder/source
+# (this zip, unpacked). Written by `dlbasics gradescope` for {assignment}.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+cd /autograder/source
+
+apt-get update
+# Python 3.11, the version the kit is tested with, and bubblewrap, the sandbox. Gradescope's
+# default base image, Ubuntu 22.04, has python3.11 in its universe component; an image whose
+# archive lacks it (Ubuntu 24.04 ships 3.12 only) gets it from the deadsnakes PPA.
+if ! apt-cache show python3.11-venv >/dev/null 2>&1; then
+    apt-get install -y --no-install-recommends software-properties-common gnupg gpg-agent
+    add-apt-repository -y ppa:deadsnakes/ppa
+    apt-get update
+fi
+apt-get install -y --no-install-recommends python3.11 python3.11-venv bubblewrap ca-certificates
+
+rm -rf {venv}
+python3.11 -m venv {venv}
+install="{venv}/bin/python -m pip install --no-cache-dir --disable-pip-version-check"
+# torch first, the CPU build from PyTorch's own index (from PyPI it would pull CUDA wheels),
+# then the kit's exact versions, then the kit itself: its dependencies are all in the lock.
+$install --index-url https://download.pytorch.org/whl/cpu {torch}
+$install -r requirements.lock
+$install --no-deps {wheel}
+
+# The seed of the hidden inputs and the template are the grader's: root's only. Student code
+# runs as another uid (see run_autograder) and must not read them.
+chown -R root:root /autograder/source
+chmod -R go-rwx /autograder/source
+# A dry run: the kit imports, the packaged configuration and the template agree with the checks.
+{venv}/bin/python -s -P -m autograder.cli gradescope-run {assignment_q} --root /autograder --self-test
+"""
+
+RUN_AUTOGRADER = """\
+#!/usr/bin/env bash
+# Gradescope runs this for every submission, as root, in /autograder: it grades the notebook in
+# /autograder/submission with dlbasics' sandboxed grader and writes /autograder/results/results.json.
+# Written by `dlbasics gradescope` for {assignment}. DLBASICS_PYTHON and DLBASICS_ROOT exist only to
+# try this script outside Gradescope (see the kit's tests); Gradescope sets neither.
+exec "${{DLBASICS_PYTHON:-{venv}/bin/python}}" -s -P -m autograder.cli gradescope-run {assignment_q} \\
+    --root "${{DLBASICS_ROOT:-/autograder}}"
+"""
+
+
+def _torch_pin(lock: str) -> str:
+    pins = [line.strip() for line in lock.splitlines() if re.match(r"^torch==\S+$", line.strip())]
+    if len(pins) != 1:
+        raise GradescopeError("requirements.lock must pin torch exactly once (torch==VERSION); it is installed "
+                              "first, from PyTorch's CPU index")
+    return pins[0]
+
+
+def build_wheel(dest: Path) -> Path:
+    """The kit as a wheel (pip's own build of the ``autograder`` package); returns its path."""
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        return {name for name in names if name == "__pycache__" or name.endswith((".pyc", ".pyo"))}
+
+    with tempfile.TemporaryDirectory(prefix="dlbasics-wheel-") as temporary:
+        stage = Path(temporary) / "kit"
+        shutil.copytree(PACKAGE, stage / "autograder", ignore=ignore)
+        for name in ("pyproject.toml", "README.md"):  # README.md: pyproject names it as the long description
+            shutil.copy2(KIT_ROOT / name, stage / name)
+        command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check",
+                   "--wheel-dir", str(dest), str(stage)]
+        if importlib.util.find_spec("setuptools") is not None:
+            # The build backend is already here: no download of an isolated build environment.
+            command.insert(4, "--no-build-isolation")
+        try:
+            # A pure-Python wheel builds in seconds; ten minutes means pip is stuck (e.g. on the network).
+            done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        except subprocess.TimeoutExpired:
+            raise GradescopeError("building the kit's wheel with pip did not finish in 10 minutes") from None
+        if done.returncode != 0:
+            raise GradescopeError(f"pip could not build the kit's wheel:\n{(done.stdout + done.stderr)[-3000:]}")
+    wheels = sorted(dest.glob("dlbasics-*.whl"))
+    if len(wheels) != 1:
+        raise GradescopeError(f"expected one dlbasics wheel in {dest}, found {len(wheels)}")
+    return wheels[0]
+
+
+def package_config(assignment: Assignment, course) -> dict:
+    """What the runner needs of the course: the secret seed and the limits (nothing else)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from autograder.course import seed_fingerprint
+    from autograder.grading.run import limits_of
+
+    try:
+        kit = version("dlbasics")
+    except PackageNotFoundError:
+        kit = "unknown"
+    return {
+        "about": "dlbasics autograder settings for Gradescope. It holds the course's SECRET seed of the hidden "
+                 "inputs: keep this file and its zip private.",
+        "assignment": assignment.id, "notebook": assignment.notebook,
+        "seed": course.seed, "seed_fingerprint": seed_fingerprint(course.seed),
+        "limits": asdict(limits_of(course, {})), "kit_version": kit,
+        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _member(name: str, executable: bool = False, private: bool = False) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    mode = 0o755 if executable else 0o600 if private else 0o644
+    info.external_attr = (stat.S_IFREG | mode) << 16  # Unix permissions: the scripts must be executable
+    return info
+
+
+def assignment_files(assignment: Assignment) -> dict[str, Path]:
+    """Archive path -> file, for this assignment's part of the zip (nothing of any other)."""
+    files = {f"{TEMPLATE_DIR}/{assignment.notebook}": assignment.release,
+             f"{EXPECTED_DIR}/{assignment.expected_json.name}": assignment.expected_json}
+    for path in sorted(assignment.folder.glob("*.py")):
+        if path.name not in NOT_PACKAGED:
+            files[f"{ASSIGNMENT_DIR}/{path.name}"] = path
+    return files
+
+
+def build(assignment: Assignment, course, out: Path) -> Path:
+    """Write ``OUT/<assignment>-autograder.zip``; return its path."""
+    from autograder.grading.grade import load_template
+    from autograder.notebook.build import check_fresh
+
+    files = assignment_files(assignment)
+    missing = [str(path) for path in files.values() if not path.is_file()]
+    if missing:
+        raise GradescopeError(f"missing {', '.join(missing)}: build the autograder from a checkout of the kit, "
+                              "after `dlbasics build`")
+    # Only the template and the expected values are packaged (not the students' self-check bundle):
+    # only they must be fresh.
+    packaged = {str(path.relative_to(KIT_ROOT)) for path in (assignment.release, assignment.expected_json)}
+    stale = [problem for problem in check_fresh([assignment]) if problem.split(" ", 1)[0] in packaged]
+    if stale:
+        raise GradescopeError("the student template is out of date (" + "; ".join(stale[:3]) +
+                              "): run `dlbasics build` first")
+    load_template(assignment)  # its check cells agree with the checks' points, or this says which differ
+    lock = (KIT_ROOT / "requirements.lock").read_text(encoding="utf-8")
+    torch = _torch_pin(lock)
+    config = package_config(assignment, course)
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / f"{assignment.id}-autograder.zip"
+    with tempfile.TemporaryDirectory(prefix="dlbasics-gradescope-") as temporary:
+        wheel = build_wheel(Path(temporary))
+        words = {"assignment": assignment.id, "assignment_q": shlex.quote(assignment.id), "venv": VENV,
+                 "torch": torch, "wheel": shlex.quote(wheel.name)}
+        partial = out / f".{target.name}.tmp"
+        # The zip holds the seed: readable by its owner only, from the moment it exists.
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w") as archive:
+            archive.writestr(_member("setup.sh", executable=True), SETUP_SH.format(**words))
+            archive.writestr(_member("run_autograder", executable=True), RUN_AUTOGRADER.format(**words))
+            archive.writestr(_member("requirements.lock"), lock)
+            archive.writestr(_member(wheel.name), wheel.read_bytes())
+            archive.writestr(_member(CONFIG_FILE, private=True), json.dumps(config, indent=2) + "\n")
+            for name, path in files.items():
+                # The checks and references are the grader's: root's only once unpacked, like the seed.
+                archive.writestr(_member(name, private=name.startswith(ASSIGNMENT_DIR)), path.read_bytes())
+        os.chmod(partial, 0o600)
+        os.replace(partial, target)
+    return target
+
+
+# --- the runner, inside Gradescope's container ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PackagedAssignment(Assignment):
+    """The assignment as packaged in ROOT/source (the kit's checkout is not there)."""
+
+    template: str = ""
+    expected: str = ""
+
+    @property
+    def release(self) -> Path:
+        return Path(self.template)
+
+    @property
+    def expected_json(self) -> Path:
+        return Path(self.expected)
+
+
+def packaged_assignment(assignment_id: str, source: Path) -> tuple[PackagedAssignment, dict]:
+    """The packaged assignment and its checked settings, which must be for ``assignment_id``."""
+    config = load_config(source, assignment_id)
+    folder = source / ASSIGNMENT_DIR
+    module = Assignment(config["assignment"], folder, config["notebook"]).module
+    assignment = PackagedAssignment(config["assignment"], folder, config["notebook"],
+                                    template=str(source / TEMPLATE_DIR / config["notebook"]),
+                                    expected=str(source / EXPECTED_DIR / f"{module}.json"))
+    return assignment, config
+
+
+def load_config(source: Path, assignment_id: str) -> dict:
+    """The packaged settings, checked: the runner never grades with a seed or limits it made up."""
+    from autograder.grading.run import limits_of
+
+    path = source / CONFIG_FILE
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise GradescopeError(f"{path} is missing: upload the zip made by `dlbasics gradescope`") from None
+    except (ValueError, UnicodeDecodeError) as error:
+        raise GradescopeError(f"{path} is not valid JSON ({error}): rebuild the zip") from None
+    if not isinstance(config, dict) or config.get("assignment") != assignment_id:
+        raise GradescopeError(f"{path} was made for {config.get('assignment') if isinstance(config, dict) else '?'}, "
+                              f"not {assignment_id}: upload this assignment's zip")
+    if not isinstance(config.get("notebook"), str) or not config["notebook"].endswith(".ipynb") \
+            or "/" in config["notebook"]:
+        raise GradescopeError(f"{path} names no notebook: rebuild the zip")
+    seed = config.get("seed")
+    if not isinstance(seed, str) or len(seed) < 16:
+        # Never the kit's default seed: anyone holding the kit could compute its hidden inputs.
+        raise GradescopeError(f"{path} holds no course seed: rebuild the zip with `dlbasics gradescope "
+                              f"{assignment_id} --course COURSE`")
+    if not isinstance(config.get("limits"), dict):
+        raise GradescopeError(f"{path} holds no limits: rebuild the zip")
+    config["limits"] = limits_of(None, config["limits"])
+    return config
+
+
+def _ignored_folder(name: str) -> bool:
+    # As intake does: hidden folders (Jupyter's .ipynb_checkpoints/x-checkpoint.ipynb) hold copies,
+    # not a second answer; so does the folder macOS adds to a zip (__MACOSX/._x.ipynb). A hidden
+    # file is the student's own ('..dots.ipynb' is a notebook).
+    return name.startswith(".") or name == "__MACOSX"
+
+
+def find_notebook(folder: Path, preferred: str) -> tuple[Path | None, str, str]:
+    """The notebook to grade under ``folder``: ``(path, "", "")`` or ``(None, status, reason)``.
+
+    The only ``.ipynb`` there, or the one named like the template among several; none or an
+    ambiguous several is a reason shown to the student, not a guess. Links are listed, never
+    followed (grading then refuses a linked file, as ``dlbasics grade`` does).
+    """
+    from autograder.grading.grade import NO_SUBMISSION, UNREADABLE
+
+    if not folder.is_dir() or folder.is_symlink():
+        return None, NO_SUBMISSION, f"nothing was submitted: upload {preferred}"
+    candidates: list[Path] = []
+    seen = 0
+    for where, folders, files in os.walk(folder):  # never descends into a linked folder
+        folders[:] = sorted(name for name in folders if not _ignored_folder(name))
+        for name in sorted(files):
+            seen += 1
+            if seen > MAX_SUBMISSION_ENTRIES:
+                return None, UNREADABLE, (f"the submission holds over {MAX_SUBMISSION_ENTRIES} files: upload only "
+                                          f"{preferred}")
+            if name.lower().endswith(".ipynb"):
+                candidates.append(Path(where) / name)
+    if len(candidates) == 1:
+        return candidates[0], "", ""
+    named = [path for path in candidates if path.name == preferred]
+    if len(named) == 1:
+        return named[0], "", ""
+    if not candidates:
+        return None, NO_SUBMISSION, f"no notebook (.ipynb file) was found in the submission: upload {preferred}"
+    listing = ", ".join(str(path.relative_to(folder))[:SHOWN_NAME_CHARS] for path in candidates[:SHOWN_NAMES])
+    more = ", ..." if len(candidates) > SHOWN_NAMES else ""
+    return None, UNREADABLE, (f"{len(candidates)} notebooks were submitted ({listing}{more}) and it is not clear "
+                              f"which to grade: submit only {preferred}")
+
+
+def secure_results_dir(results: Path) -> None:
+    """ROOT/results as a real folder of this process's user (root on Gradescope) that nobody else
+    may write, and without an earlier results.json: before any student code runs."""
+    results.mkdir(mode=0o755, exist_ok=True)
+    info = os.lstat(results)
+    if not stat.S_ISDIR(info.st_mode):
+        raise GradescopeError(f"{results} is not a folder (a link?): the results cannot be written safely")
+    if info.st_uid != os.geteuid():
+        os.chown(results, os.geteuid(), os.getegid())  # possible as root, which is how Gradescope runs us
+    # Write for the owner only: a submission runs as another uid and can create, replace or
+    # block nothing in here (not results.json, not a folder of that name).
+    os.chmod(results, 0o755)
+    old = results / RESULTS_FILE
+    if old.is_dir() and not old.is_symlink():
+        shutil.rmtree(old)
+    else:
+        old.unlink(missing_ok=True)
+
+
+def secure_source(source: Path) -> None:
+    """The packaged seed and template: readable by this process's user only (setup.sh did it too)."""
+    if source.is_dir() and not source.is_symlink():
+        os.chmod(source, 0o700)
+        config = source / CONFIG_FILE
+        if config.is_file() and not config.is_symlink():
+            os.chmod(config, 0o600)
+
+
+def write_results(results: Path, payload: dict) -> Path:
+    """results.json written atomically: a temporary file in the same folder, then renamed over."""
+    from autograder.report.outputs import dumps
+
+    fd, partial = tempfile.mkstemp(prefix=".results-", suffix=".json", dir=results)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(dumps(payload))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(partial, 0o644)
+        os.replace(partial, results / RESULTS_FILE)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+    return results / RESULTS_FILE
+
+
+def fault_results(reason: str) -> dict:
+    """results.json when the grader itself failed: a valid file that blames nobody and awards nothing."""
+    from autograder.report.gradescope import md_text
+
+    reason = reason[:MAX_REASON_CHARS]  # e.g. a sandbox's start-up error: the gist, not a page of it
+    return {"score": 0.0, "output": md_text(f"The autograder could not grade this submission: {reason}. This is a "
+                                            "problem of the grader, not of your work: please tell your instructor."),
+            "output_format": "md", "visibility": "visible", "stdout_visibility": "hidden",
+            "execution_time": 0.0, "tests": []}
+
+
+def grade_submission(assignment_name: str, root: Path) -> tuple[dict, dict]:
+    """Grade ROOT/submission with the packaged settings; return ``(result, results.json payload)``."""
+    from autograder.checks import seed, using_seed
+    from autograder.course import seed_fingerprint
+    from autograder.grading.grade import empty_result, grade_one, load_template
+    from autograder.report.gradescope import results_json
+    from autograder.report.outputs import marks
+    from autograder.sandbox.pool import Worker, isolation_mode
+
+    assignment, config = packaged_assignment(assignment_name, root / "source")
+    template = load_template(assignment)
+    path, status, reason = find_notebook(root / "submission", assignment.notebook)
+    # The grader's own process only (the sandbox gets a clean environment); the context
+    # variable makes it this thread's seed whatever the environment says.
+    os.environ["DLBASICS_SEED"] = config["seed"]
+    started_sandbox = 0.0
+    with using_seed(config["seed"]):
+        in_effect = seed_fingerprint(seed())
+        if path is None:
+            result = empty_result(assignment, template, STUDENT, root / "submission", status, reason)
+        else:
+            # Started here, in this thread, by grade_one: bubblewrap's --die-with-parent is tied to
+            # the thread that started it, so a worker started from a helper thread would die with it.
+            worker = Worker(config["limits"])
+            began = time.monotonic()
+            try:
+                result = grade_one(assignment, template, STUDENT, path, worker)
+            finally:
+                worker.stop()
+            # What the cold start costs apart from grading: mostly the worker importing torch.
+            started_sandbox = time.monotonic() - began - result.get("seconds", 0.0)
+    payload = results_json(result, marks(result), manual_tests=False)
+    # Stored by Gradescope, not shown to students: which seed (its fingerprint only) and sandbox graded it.
+    payload["extra_data"] = {"dlbasics": {"assignment": assignment.id, "status": result["status"],
+                                          "seed_fingerprint": in_effect,
+                                          "isolation": result.get("isolation") or isolation_mode(),
+                                          "grading_seconds": result.get("seconds", 0.0),
+                                          "sandbox_start_seconds": round(started_sandbox, 3),
+                                          "kit_version": config.get("kit_version", "")}}
+    return result, payload
+
+
+def self_test(assignment_name: str, root: Path) -> str:
+    """What setup.sh runs once: the packaged settings and template load and agree with the checks."""
+    from autograder.grading.grade import load_template
+
+    assignment, config = packaged_assignment(assignment_name, root / "source")
+    template = load_template(assignment)
+    return (f"ok: {assignment.id}, {sum(template.points.values()):g} automatic points, seed fingerprint "
+            f"{config['seed_fingerprint']}, limits {asdict(config['limits'])}")
+
+
+def run(assignment_name: str, root: Path) -> tuple[int, dict]:
+    """The whole Gradescope run; returns ``(exit status, payload written)``.
+
+    A valid results.json is written whatever happens: the student's problems (no notebook,
+    several, an unreadable file) are a zero with the reason, the grader's own (a broken
+    configuration, a sandbox that cannot start) a zero that says so and exit status 1, with
+    the traceback on stdout, which Gradescope shows to instructors only.
+    """
+    from autograder.grading.grade import GRADER_ERROR
+    from autograder.sandbox.pool import SandboxUnavailable
+    from autograder.text import terminal_text
+
+    started = time.monotonic()
+    results = root / "results"
+    secure_results_dir(results)
+    secure_source(root / "source")
+    status = 0
+    try:
+        result, payload = grade_submission(assignment_name, root)
+        print(terminal_text(f"dlbasics: {result['status']}: {result['auto_total']:g}/{result['auto_max']:g} "
+                            f"automatic points ({result['file']}); isolation "
+                            f"{payload['extra_data']['dlbasics']['isolation']}; seed fingerprint "
+                            f"{payload['extra_data']['dlbasics']['seed_fingerprint']}"
+                            + (f"; {result['message']}" if result["message"] else "")))
+        if result["status"] == GRADER_ERROR:
+            print(terminal_text(json.dumps(result, indent=1)[-20_000:]))
+            status = 1
+    except Exception as error:  # the grader's own fault: still a valid results.json
+        traceback.print_exc(file=sys.stdout)
+        known = isinstance(error, GradescopeError | SandboxUnavailable | AssignmentError)
+        reason = str(error) if known else f"internal error ({type(error).__name__})"
+        payload = fault_results(reason)
+        status = 1
+    payload["execution_time"] = round(time.monotonic() - started, 3)
+    write_results(results, payload)
+    return status, payload
