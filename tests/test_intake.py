@@ -81,6 +81,12 @@ def batch(tmp_path_factory):
     # A folder with two notebooks, none named like the template: ambiguous, reported.
     write(reference(), subs / "twins" / "Untitled.ipynb")
     write(reference(), subs / "twins" / "copy.ipynb")
+    # An empty Untitled.ipynb beside the real work, saved as a copy: the copy is graded.
+    (subs / "copied" / "Untitled.ipynb").parent.mkdir(parents=True)
+    (subs / "copied" / "Untitled.ipynb").write_text(
+        '{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code", "metadata": {}, '
+        '"source": "1 + 1", "outputs": [], "execution_count": null}]}')
+    write(reference(), subs / "copied" / ASSIGNMENT.notebook.replace(".ipynb", "-Copy1.ipynb"))
     # nbgrader's submitted/<student>/<assignment>/ layout.
     write(reference(), subs / "nbg" / ASSIGNMENT.id / ASSIGNMENT.notebook)
     # Malformed shapes: the file's fault, never the grader's.
@@ -101,7 +107,7 @@ def batch(tmp_path_factory):
 
 def test_the_batch_completes_and_honest_work_keeps_full_marks(batch):
     run, out = batch
-    for student in ("honest", "name", "name~2", "name~3", "grades.csv", "gradebook.sqlite", "summary.html",
+    for student in ("honest", "copied", "name", "name~2", "name~3", "grades.csv", "gradebook.sqlite", "summary.html",
                     "feedback", "review", "histogram.png", "nbg", "list-grade-id"):
         assert float(run.rows[student]["total"]) == FULL, (student, run.results[student]["message"])
     assert (out / "grades.csv").is_file() and (out / "gradebook.sqlite").is_file()

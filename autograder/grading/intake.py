@@ -137,11 +137,34 @@ def _notebook_in_folder(folder: Path, assignment, skipped: list[Skipped]) -> Pat
         return named[0]
     if len(candidates) == 1:
         return candidates[0]
+    # Several, none named like the template (Untitled.ipynb beside linear_regression-Copy1.ipynb):
+    # the one that holds the template's answer cells, if exactly one does.
+    matching = [path for path in candidates if _answers_template(path, assignment)]
+    if len(matching) == 1:
+        for other in candidates:
+            if other != matching[0]:
+                skipped.append(Skipped(other, f"not graded: {name_text(matching[0].name)} is the one that holds "
+                                              "the assignment's answer cells"))
+        return matching[0]
     if candidates:
         names = ", ".join(name_text(p.name) for p in candidates)
-        return (f"the folder holds several notebooks ({names}) and none is named {assignment.notebook}: "
-                "keep only the one to grade")
+        which = "several of them hold" if matching else "none holds"
+        return (f"the folder holds several notebooks ({names}), none is named {assignment.notebook} and {which} "
+                "the assignment's answer cells: keep only the one to grade")
     return None
+
+
+def _answers_template(path: Path, assignment) -> bool:
+    """Does this notebook hold answer cells of the assignment (by nbgrader grade id)?"""
+    from autograder.notebook.submission import load_notebook, nbgrader_meta, parse_notebook
+
+    try:
+        ids = {nbgrader_meta(c).get("grade_id") for c in parse_notebook(read_submission(path))["cells"]}
+        template = {nbgrader_meta(c).get("grade_id") for c in load_notebook(assignment.release)["cells"]
+                    if nbgrader_meta(c).get("solution")}
+    except UnreadableNotebook:
+        return False
+    return bool(ids & template)
 
 
 def find_submissions(inputs: list[Path], assignment,
