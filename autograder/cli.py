@@ -472,6 +472,14 @@ def cmd_export(args) -> int:
     return 1 if written.faults else 0
 
 
+def _where(p) -> None:
+    """The options that say where an assignment's grades are: a course, or an output folder."""
+    p.add_argument("--course", help="course folder (dlbasics init): its seed, limits, roster, due dates")
+    p.add_argument("--out", help="the output folder of `dlbasics grade` (default with --course: "
+                   "COURSE/grades/<assignment>)")
+    p.add_argument("--gradebook", help="SQLite gradebook (default: OUT/gradebook.sqlite)")
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="dlbasics", description=__doc__)
     sub = main.add_subparsers(dest="command", required=True)
@@ -496,14 +504,12 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("grade", help="grade a class of notebooks")
     p.add_argument("assignment", help="assignment id, e.g. 01-linear-regression (or 01)")
     p.add_argument("submissions", nargs="+", help="notebooks, or folders of notebooks / of student folders")
-    p.add_argument("--course", help="course folder (dlbasics init): its seed, limits, roster, due dates")
-    p.add_argument("--out", help="output folder (default with --course: COURSE/grades/<assignment>)")
+    _where(p)
     p.add_argument("--anonymous", action="store_true",
                    help="review pages show a pseudonym instead of each student id")
     p.add_argument("--regrade", action="store_true",
                    help="grade again even unchanged submissions, also with another seed or limits; prints changes")
     p.add_argument("--jobs", type=int, default=None, help="parallel sandboxed workers (default: the cores)")
-    p.add_argument("--gradebook", help="SQLite gradebook (default: OUT/gradebook.sqlite)")
     p.add_argument("--release", action="store_true", help="show hidden checks' messages in feedback")
     p.add_argument("--cell-timeout", type=float, help="seconds per notebook cell (default 5)")
     p.add_argument("--call-timeout", type=float, help="seconds per function call (default 5)")
@@ -523,18 +529,14 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="rewrite every output (grades.csv, feedback, summary) from the gradebook")
     p.add_argument("assignment")
-    p.add_argument("--course", help="course folder (dlbasics init)")
-    p.add_argument("--out", help="the output folder of `dlbasics grade` (default with --course: its grades folder)")
+    _where(p)
     p.add_argument("--anonymous", action="store_true", help="review pages show pseudonyms, not student ids")
-    p.add_argument("--gradebook", help="SQLite gradebook (default: OUT/gradebook.sqlite)")
     p.add_argument("--release", action="store_true", help="show hidden checks' messages in feedback")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("scores-template", help="write a CSV to score the written answers in")
     p.add_argument("assignment")
-    p.add_argument("--course", help="course folder (dlbasics init)")
-    p.add_argument("--out", help="the output folder of `dlbasics grade`")
-    p.add_argument("--gradebook", help="SQLite gradebook (default: OUT/gradebook.sqlite)")
+    _where(p)
     p.add_argument("--file", help="where to write it (default: OUT/manual-scores.csv)")
     p.add_argument("--anonymous", action="store_true", help="pseudonyms instead of student ids (as on the "
                    "anonymous review pages); import-scores maps them back")
@@ -543,9 +545,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import-scores", help="merge hand-graded scores (CSV) into the gradebook")
     p.add_argument("assignment")
     p.add_argument("csv", help="CSV with columns student, question, points[, comment]")
-    p.add_argument("--course", help="course folder (dlbasics init)")
-    p.add_argument("--out", help="the output folder of `dlbasics grade`")
-    p.add_argument("--gradebook", help="SQLite gradebook (default: OUT/gradebook.sqlite)")
+    _where(p)
     p.set_defaults(func=cmd_import_scores)
 
     p = sub.add_parser("gradescope", help="build the Gradescope autograder zip of an assignment (holds the seed)")
