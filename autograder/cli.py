@@ -353,9 +353,6 @@ def _import_scores(path: Path, assignment, course, gradebook, written: dict) -> 
                 row["student"] = hidden_names.get(row["student"], row["student"])
                 if row["student"] not in known and row["student"].startswith("'"):
                     row["student"] = row["student"][1:]  # copied from grades.csv, where '=x guards a formula
-                if row["student"] not in known:
-                    return _fail(terminal_text(f"{where}: no student {row['student']!r} in this gradebook or roster "
-                                               "(a typo?); nothing was imported"))
                 if row["question"] not in written:
                     return _fail(terminal_text(
                         f"{where}: {row['question']!r} is not a hand-graded question of {assignment.id} "
@@ -363,6 +360,9 @@ def _import_scores(path: Path, assignment, course, gradebook, written: dict) -> 
                 if not 0 <= points <= written[row["question"]]:
                     return _fail(f"{where}: {points:g} is outside 0..{written[row['question']]:g} for "
                                  f"{row['question']}; nothing was imported")
+                if row["student"] not in known:
+                    return _fail(terminal_text(f"{where}: no student {row['student']!r} in this gradebook or roster "
+                                               "(a typo?); nothing was imported"))
                 if (row["student"], row["question"]) in seen:
                     return _fail(terminal_text(f"{where}: a second score for {row['student']!r}, {row['question']}; "
                                                "nothing was imported"))

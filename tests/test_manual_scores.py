@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from conftest import grade_notebooks, read_outputs, run_dlbasics
 
+from autograder.checks import ASSIGNMENTS
+from autograder.grading.grade import load_template
+
 ASSIGNMENT = "01-linear-regression"
+FULL = sum(load_template(ASSIGNMENTS[ASSIGNMENT]).points.values())
 
 
 def test_manual_scores_are_merged_without_regrading(solution_notebook, stub_notebook, tmp_path):
     run = grade_notebooks(ASSIGNMENT, {"ann": solution_notebook(ASSIGNMENT), "ben": stub_notebook(ASSIGNMENT)},
                           tmp_path)
     page = (run.out / "review" / "written_convergence.html").read_text()
-    assert "ann" in page and "ben" in page and "YOUR ANSWER HERE" in page
-    assert run.rows["ann"]["written_convergence"] == ""
+    # ben left the answer untouched: it scores 0 by itself and is not listed for grading.
+    assert "<h2>ann</h2>" in page and "<h2>ben</h2>" not in page
+    assert run.rows["ann"]["written_convergence"] == "" and run.rows["ben"]["written_convergence"] == "0"
 
     scores = tmp_path / "scores.csv"
     scores.write_text("student,question,points,comment\nann,written_convergence,1.5,good\n"
@@ -23,19 +28,22 @@ def test_manual_scores_are_merged_without_regrading(solution_notebook, stub_note
     assert "graded 0, reused 2" in again.stdout
     merged = read_outputs(run.out, again)
     assert merged.rows["ann"]["written_convergence"] == "1.5"
-    assert float(merged.rows["ann"]["total"]) == 19.5
+    assert float(merged.rows["ann"]["total"]) == FULL + 1.5
     assert float(merged.rows["ben"]["total"]) == 0
     gradescope = merged.gradescope("ann")
-    assert gradescope["score"] == 19.5
+    assert gradescope["score"] == FULL + 1.5
     assert any(t["name"].startswith("written_convergence") and t["score"] == 1.5 for t in gradescope["tests"])
 
 
 def test_a_bad_scores_file_is_rejected_whole(tmp_path):
+    from autograder.grading.gradebook import Gradebook
+
     gradebook = tmp_path / "gradebook.sqlite"
+    Gradebook(gradebook).close()  # an existing (empty) gradebook: a missing one is refused first
     bad = tmp_path / "bad.csv"
-    bad.write_text("student,question,points\nann,written_convergence,1\nben,written_convergence,lots\n")
+    bad.write_text("student,question,points\nann,written_convergence,lots\n")
     result = run_dlbasics("import-scores", ASSIGNMENT, bad, "--gradebook", gradebook, check=False)
-    assert result.returncode == 2 and "bad.csv:3: points must be a number" in result.stderr
+    assert result.returncode == 2 and "bad.csv:2: points must be a number" in result.stderr
     assert "nothing was imported" in result.stderr
     wrong_columns = tmp_path / "columns.csv"
     wrong_columns.write_text("name,score\nann,1\n")
