@@ -17,13 +17,15 @@ def reused(process) -> int:
 
 
 def test_grades_from_other_limits_are_not_reused(tmp_path):
-    """A run with a 1 ms call limit fails every check; a rerun with the defaults must regrade."""
+    """A run with a 1 ms call limit fails every check; a rerun with the defaults is refused, or regrades."""
     full = sum(load_template(ASSIGNMENT).points.values())
     write(fill(ASSIGNMENT, solution_answers(ASSIGNMENT)), tmp_path / "subs" / "alice.ipynb")
     out = tmp_path / "out"
     starved = run_dlbasics("grade", ASSIGNMENT.id, tmp_path / "subs", "--out", out, "--call-timeout", "0.001")
     assert float(read_outputs(out, starved).rows["alice"]["total"]) < full
-    rerun = run_dlbasics("grade", ASSIGNMENT.id, tmp_path / "subs", "--out", out)
+    refused = run_dlbasics("grade", ASSIGNMENT.id, tmp_path / "subs", "--out", out, check=False)
+    assert refused.returncode == 2 and "other limits" in refused.stderr
+    rerun = run_dlbasics("grade", ASSIGNMENT.id, tmp_path / "subs", "--out", out, "--regrade")
     assert reused(rerun) == 0
     assert float(read_outputs(out, rerun).rows["alice"]["total"]) == full
     again = run_dlbasics("grade", ASSIGNMENT.id, tmp_path / "subs", "--out", out)
