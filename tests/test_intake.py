@@ -45,9 +45,19 @@ def with_cell(notebook: dict, source: str) -> dict:
 
 
 def every_output(out) -> str:
-    """The text of every file the run wrote (binary files decoded loosely)."""
-    return "\n".join(p.read_bytes().decode("utf-8", "replace") for p in out.rglob("*")
-                     if p.is_file() and p.suffix != ".sqlite")
+    """The text of every file the run wrote (binary files decoded loosely), and every stored answer.
+
+    The review pages show graders the model answer on purpose, in a <details> block of their
+    own: that block is left out; what students wrote, anywhere, is not.
+    """
+    import sqlite3
+
+    texts = [re.sub(r"<details.*?</details>", "", p.read_bytes().decode("utf-8", "replace"), flags=re.S)
+             for p in out.rglob("*") if p.is_file() and p.suffix != ".sqlite"]
+    db = sqlite3.connect(out / "gradebook.sqlite")
+    texts += [row[0] for row in db.execute("SELECT result FROM grades")]
+    db.close()
+    return "\n".join(texts)
 
 
 @pytest.fixture(scope="module")
