@@ -87,7 +87,7 @@ def public_checks() -> dict[str, list]:
     """Public checks by question id, from every assignment module in ``public/``.
 
     A student's copy holds its assignment's module as a file; in the kit, the grader loads
-    each assignment's ``public_checks.py`` into this package (autograder.checks._load).
+    each assignment's ``public_checks.py`` into this package.
     """
     by_question: dict[str, list] = {}
     package = importlib.import_module(f"{__name__}.public")
