@@ -14,6 +14,14 @@
    cluster per run) and every output file included. Both get the same ``DLBASICS_SEED``.
 3. Throughput of both, the cluster's overhead per submission (the difference of the walls divided
    by N), and whether the two grades.csv are byte-identical (they must be).
+4. The CPU time of each run outside the sandboxes: the grader process (reading, hashing, the
+   checks' reference computations, the gradebook, every output), and for the cluster also the Dask
+   worker processes (which run the checks there) and the scheduler and nannies (which run in this
+   script's process), less what the Dask workers spent starting before the run. The sandboxed
+   workers and the student code they run are not in it (they are reaped inside their own pid
+   namespace, so ``getrusage`` never sees them): that work is the same either way. On a machine
+   shared with other jobs the walls move with their load, CPU seconds much less: the CPU overhead
+   per submission is the steadier figure of what the cluster's machinery costs.
 
 ``--repeat R`` runs each R times (alternating, local first) and uses the medians.
 ``--smoke``: N=8, one run of each (about a minute).
@@ -25,6 +33,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -41,6 +50,18 @@ import grade_speed  # noqa: E402  (bench/ is not a package; its class builder is
 from autograder.checks import get_assignment  # noqa: E402
 
 SEED = "bench-cluster-speed"
+
+
+def cpu_seconds() -> float:
+    """User + system seconds of this process and of all its children that have ended (see 4.)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _worker_cpu() -> float:
+    """Run on a Dask worker: what its process has used so far (its start-up, before any grading)."""
+    times = os.times()
+    return times.user + times.system
 
 
 def grade(assignment, submissions: Path, out: Path, n: int, extra: list[str]) -> float:
@@ -60,13 +81,26 @@ def grade(assignment, submissions: Path, out: Path, n: int, extra: list[str]) ->
     return wall
 
 
-def on_cluster(assignment, submissions: Path, out: Path, n: int, workers: int) -> float:
-    from distributed import LocalCluster
+def locally(assignment, submissions: Path, out: Path, n: int, workers: int) -> tuple[float, float]:
+    """Wall and CPU seconds of ``dlbasics grade --jobs W``."""
+    cpu = cpu_seconds()
+    wall = grade(assignment, submissions, out, n, ["--jobs", str(workers)])
+    return wall, cpu_seconds() - cpu
+
+
+def on_cluster(assignment, submissions: Path, out: Path, n: int, workers: int) -> tuple[float, float]:
+    """Wall and CPU seconds of ``dlbasics grade --cluster`` on a fresh LocalCluster (its start-up excluded)."""
+    from distributed import Client, LocalCluster
 
     # A fresh cluster per run, so its sandbox pools start cold like the local run's workers.
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                       silence_logs=40) as cluster:
-        return grade(assignment, submissions, out, n, ["--cluster", cluster.scheduler_address])
+        with Client(cluster) as client:
+            started_cpu = sum(client.run(_worker_cpu).values())
+        cpu = cpu_seconds()
+        wall = grade(assignment, submissions, out, n, ["--cluster", cluster.scheduler_address])
+    # The Dask workers' CPU is counted once they have ended (cluster closed), start-up included.
+    return wall, cpu_seconds() - cpu - started_cpu
 
 
 def main(argv=None) -> dict:
@@ -87,29 +121,40 @@ def main(argv=None) -> dict:
         tmp = Path(tmp)
         students = grade_speed.make_class(assignment, args.n)
         grade_speed.write_class(assignment, students, tmp / "submissions")
-        local_walls, cluster_walls = [], []
+        local_walls, cluster_walls, local_cpus, cluster_cpus = [], [], [], []
         for _ in range(args.repeat):
-            local_walls.append(grade(assignment, tmp / "submissions", tmp / "local", args.n,
-                                     ["--jobs", str(args.workers)]))
-            cluster_walls.append(on_cluster(assignment, tmp / "submissions", tmp / "cluster", args.n, args.workers))
+            wall, cpu = locally(assignment, tmp / "submissions", tmp / "local", args.n, args.workers)
+            local_walls.append(wall)
+            local_cpus.append(cpu)
+            wall, cpu = on_cluster(assignment, tmp / "submissions", tmp / "cluster", args.n, args.workers)
+            cluster_walls.append(wall)
+            cluster_cpus.append(cpu)
         identical = (tmp / "local" / "grades.csv").read_bytes() == (tmp / "cluster" / "grades.csv").read_bytes()
     local, cluster = statistics.median(local_walls), statistics.median(cluster_walls)
+    local_cpu, cluster_cpu = statistics.median(local_cpus), statistics.median(cluster_cpus)
     info = {
         "n": args.n, "assignment": assignment.id, "workers": args.workers, "repeat": args.repeat,
         "kinds": {kind: sum(1 for s in students if s.kind == kind) for kind in sorted({s.kind for s in students})},
         "local_walls": local_walls, "cluster_walls": cluster_walls,
         "local_throughput": args.n / local, "cluster_throughput": args.n / cluster,
         "overhead_ms_per_submission": 1000 * (cluster - local) / args.n,
+        "local_cpus": local_cpus, "cluster_cpus": cluster_cpus,
+        "local_cpu_ms_per_submission": 1000 * local_cpu / args.n,
+        "cluster_cpu_ms_per_submission": 1000 * cluster_cpu / args.n,
+        "cpu_overhead_ms_per_submission": 1000 * (cluster_cpu - local_cpu) / args.n,
         "grades_identical": identical, "machine": grade_speed.machine(), "load_after": os.getloadavg(),
         "seconds": time.perf_counter() - started,
     }
     print(f"class: {args.n} submissions of {assignment.id} ({', '.join(f'{v} {k}' for k, v in info['kinds'].items())})")
-    print("| how | wall | throughput |\n| --- | --- | --- |")
-    print(f"| local pool, --jobs {args.workers} | {local:.1f} s | {info['local_throughput']:.2f} submissions/s |")
+    print("| how | wall | throughput | CPU outside the sandboxes, per submission |\n| --- | --- | --- | --- |")
+    print(f"| local pool, --jobs {args.workers} | {local:.1f} s | {info['local_throughput']:.2f} submissions/s | "
+          f"{info['local_cpu_ms_per_submission']:.0f} ms |")
     print(f"| LocalCluster, {args.workers} workers x 1 thread | {cluster:.1f} s | "
-          f"{info['cluster_throughput']:.2f} submissions/s |")
-    print(f"cluster overhead: {info['overhead_ms_per_submission']:+.1f} ms per submission; grades.csv "
+          f"{info['cluster_throughput']:.2f} submissions/s | {info['cluster_cpu_ms_per_submission']:.0f} ms |")
+    print(f"cluster overhead: {info['overhead_ms_per_submission']:+.1f} ms wall and "
+          f"{info['cpu_overhead_ms_per_submission']:+.1f} ms CPU per submission; grades.csv "
           f"{'byte-identical' if identical else 'DIFFERENT'}; walls local {local_walls}, cluster {cluster_walls}; "
+          f"CPU s local {local_cpus}, cluster {cluster_cpus}; "
           f"load average after: {info['load_after']}")
     if args.json:
         Path(args.json).write_text(json.dumps(info, indent=1))
