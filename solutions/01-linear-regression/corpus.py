@@ -1,18 +1,4 @@
-"""The corpus of 01-linear-regression: typical mistakes and correct variants, each with the verdict it must get.
-
-``MISTAKES`` holds ``(question id, case name, answer cell source, expected)``; ``CORRECT``
-holds ``(question id, case name, answer cell source)``. The tests run every case through
-the grader, nbgrader and the self-check (tests/test_corpus.py, tests/test_nbgrader.py,
-tests/test_mistake_visibility.py).
-
-``expected`` is a lowercase substring of the ``mistake`` of at least one failing check of
-that question; ``UNNAMED`` for a wrong answer that no known slip explains (it loses points,
-unnamed); ``HARD_CODED`` for an answer hard-coded for the public inputs (its self-check is
-green, it loses every hidden check of its question). Correct variants get full marks.
-
-``SAMPLE_MISTAKES`` and ``SAMPLE_LOOP`` make the demo class (scripts/make_samples.py): bob
-has the sample mistakes, dave loops forever in ``SAMPLE_LOOP``'s function.
-"""
+"""The corpus of 01-linear-regression: typical mistakes and correct variants (format: docs/authoring.md)."""
 
 from __future__ import annotations
 
