@@ -136,8 +136,9 @@ def finish_result(result: dict, template: Template, written: dict | None = None)
 
 
 def grade_one(assignment: Assignment, template: Template, student: str, path: Path, worker: Worker,
-              data: bytes | None = None) -> dict:
-    """Grade one notebook from ``data``, the bytes intake read and hashed (read here if not given).
+              data: bytes | None = None, sha: str | None = None) -> dict:
+    """Grade one notebook from ``data``, the bytes intake read (read here if not given), whose
+    hash ``sha`` the caller may have computed already.
 
     The bytes hashed are the bytes graded: the file is never opened a second time.
     """
@@ -145,7 +146,7 @@ def grade_one(assignment: Assignment, template: Template, student: str, path: Pa
         data = read_submission(path) if data is None else data
     except UnreadableNotebook as error:
         return empty_result(assignment, template, student, path, UNREADABLE, str(error))
-    sha = digest(data)
+    sha = sha or digest(data)
     try:
         notebook = parse_notebook(data)
         rebuilt = rebuild(template, notebook)
@@ -354,11 +355,12 @@ class Batch:
             data = read_submission(path)
         except UnreadableNotebook as error:
             return empty_result(self.assignment, self.template, student, path, UNREADABLE, str(error)), False
+        sha = digest(data)
         if gradebook is not None and not self.regrade:
-            stored = gradebook.lookup(self.assignment.id, student, digest(data), self.version)
+            stored = gradebook.lookup(self.assignment.id, student, sha, self.version)
             if stored is not None:
                 return stored, True
-        result = grade_one(self.assignment, self.template, student, path, worker, data)
+        result = grade_one(self.assignment, self.template, student, path, worker, data, sha)
         result["submitted_at"] = submission.submitted_at
         return result, False
 
