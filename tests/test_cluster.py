@@ -17,8 +17,6 @@ from conftest import grade_notebooks, read_outputs, run_dlbasics
 from autograder.checks import ASSIGNMENTS
 from autograder.notebook.fill import fill, solution_answers
 
-pytestmark = pytest.mark.slow
-
 A1 = "01-linear-regression"
 GRADER_SEED = "seed-of-the-course-under-test"
 NODE_SEED = "another-seed-that-must-not-be-used"
@@ -69,6 +67,7 @@ def local(tmp_path_factory):
         return grade_notebooks(A1, _class(), tmp_path_factory.mktemp("local"), "--jobs", "2")
 
 
+@pytest.mark.slow
 def test_cluster_grades_byte_identical_to_local(local, tmp_path):
     from distributed import Client
 
@@ -91,6 +90,7 @@ def test_cluster_grades_byte_identical_to_local(local, tmp_path):
     assert {local.results[s]["status"] for s in ("garbage", "empty")} == {"unreadable"}
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(local, tmp_path, monkeypatch):
     """One Dask worker is SIGKILLed while it grades: its submission is graded again elsewhere,
     every submission is recorded exactly once, with the local run's totals."""
@@ -155,6 +155,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(local,
         assert results[student]["status"] == original["status"], student
 
 
+@pytest.mark.slow
 def test_a_node_with_another_grader_grades_nothing(local, tmp_path):
     """A node whose grader differs (here: no bubblewrap, so reduced isolation) refuses every
     submission: `grader error` rows with the reason, never a point, exit status 1."""
@@ -175,3 +176,26 @@ def test_a_node_with_another_grader_grades_nothing(local, tmp_path):
     assert run.returncode == 1, run.stderr
     assert "the grader itself failed on 6 submission(s)" in run.stderr
     assert graded.results["empty"]["status"] == "unreadable"  # refused by intake, before any node
+
+
+def test_a_node_whose_checks_differ_has_another_grader_version(tmp_path):
+    """What a node refuses on: its grader version, which must cover the assignment's own checks,
+    references and expected values (they live in its folder, not in autograder/)."""
+    import dataclasses
+    import shutil
+
+    from autograder.grading.grade import grader_version
+    from autograder.sandbox.pool import Limits
+
+    assignment = ASSIGNMENTS[A1]
+    mine = grader_version(assignment, Limits(), "bwrap")
+    for name in ("checks.py", "reference.py", "public_checks.py"):
+        folder = tmp_path / name / assignment.id
+        shutil.copytree(assignment.folder, folder)
+        with (folder / name).open("a", encoding="utf-8") as handle:
+            handle.write("\n# one node's edited copy\n")
+        other = dataclasses.replace(assignment, folder=folder)
+        assert grader_version(other, Limits(), "bwrap") != mine, name
+    same = tmp_path / "same" / assignment.id
+    shutil.copytree(assignment.folder, same)
+    assert grader_version(dataclasses.replace(assignment, folder=same), Limits(), "bwrap") == mine

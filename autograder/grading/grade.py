@@ -78,6 +78,13 @@ def grader_version(assignment: Assignment, limits: Limits, mode: str) -> str:
     for path in sorted(code) + [assignment.release]:
         digest.update(str(path.relative_to(KIT_ROOT)).encode())
         digest.update(path.read_bytes())
+    # The assignment's own checks, references and public expected values live in its folder,
+    # not in autograder/: a change there changes grades too (and a cluster node must match them).
+    for path in [*(assignment.folder / f"{name}.py" for name in ("public_checks", "checks", "reference")),
+                 assignment.expected_json]:
+        if path.is_file():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
