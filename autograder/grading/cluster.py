@@ -172,7 +172,7 @@ def _mismatch(theirs: dict, mine: dict) -> str:
     differences = [f"{key} {mine.get(key)!r} here, {value!r} on the grader" for key, value in theirs.items()
                    if mine.get(key) != value]
     what = ("; ".join(differences) if differences
-            else "the kit's code or the assignment's notebook differs from the grader's")
+            else "the kit's code, or the assignment's checks or notebook, differs from the grader's")
     return (f"the Dask worker on {socket.gethostname()} grades differently from the grader ({what}), so it "
             "grades nothing: install the same dlbasics checkout, Python, torch and bubblewrap on every node "
             "and on the grader's machine; no points awarded")
