@@ -8,7 +8,6 @@ import io
 import os
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 from autograder.checks import AssignmentError, UnknownAssignment
@@ -123,7 +122,7 @@ def cmd_grade(args) -> int:
     from autograder.grading.grade import GRADER_ERROR, UNREADABLE, Batch, empty_result
     from autograder.grading.gradebook import Gradebook
     from autograder.grading.intake import find_submissions
-    from autograder.grading.run import Settings, check_settings, limits_of, print_changes, resolve_seed
+    from autograder.grading.run import check_settings, limits_of, print_changes, resolve_seed
     from autograder.sandbox.pool import SandboxUnavailable
 
     clean = terminal_text
@@ -139,11 +138,10 @@ def cmd_grade(args) -> int:
     limits = limits_of(course, {"cell_seconds": args.cell_timeout, "call_seconds": args.call_timeout})
     seed, source = resolve_seed(course, out)
     os.environ["DLBASICS_SEED"] = seed  # the grader's own process only: the sandbox gets a clean environment
-    settings = Settings(seed, source, asdict(limits))
     gradebook = Gradebook(Path(args.gradebook) if args.gradebook else out / "gradebook.sqlite")
     try:
-        differences = check_settings(gradebook, assignment.id, settings, args.regrade)
         batch = Batch(assignment, jobs=args.jobs, limits=limits)
+        differences = check_settings(gradebook, batch, source, args.regrade)
     except SandboxUnavailable as error:
         gradebook.close()
         return _fail(str(error))

@@ -102,10 +102,6 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _is_link(path: Path) -> bool:
-    return path.is_symlink()
-
-
 def _entries(folder: Path) -> list[os.DirEntry]:
     with os.scandir(folder) as entries:
         return sorted(entries, key=lambda e: e.name)
@@ -119,7 +115,7 @@ def _notebook_in_folder(folder: Path, assignment, skipped: list[Skipped]) -> Pat
     others are reported instead of one being guessed.
     """
     nested = folder / assignment.id
-    if nested.is_dir() and not _is_link(nested):
+    if nested.is_dir() and not nested.is_symlink():
         folder = nested
     candidates = []
     for entry in _entries(folder):

@@ -8,14 +8,13 @@ new ones: the run is refused unless the instructor asks for a regrade.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
-from autograder.course import Course, CourseError, seed_fingerprint
+from autograder.course import Course, CourseError
 from autograder.grading.grade import Change
 
 # The seed of a run that has no course: generated once, kept next to the gradebook.
@@ -24,21 +23,6 @@ SEED_FILE = "secret-seed.txt"
 
 class SettingsChanged(Exception):
     """The gradebook's grades were made with another seed or other limits."""
-
-
-@dataclass
-class Settings:
-    seed: str
-    seed_source: str
-    limits: dict
-
-    @property
-    def fingerprint(self) -> str:
-        return seed_fingerprint(self.seed)
-
-    @property
-    def limits_key(self) -> str:
-        return json.dumps(self.limits, sort_keys=True)
 
 
 def resolve_seed(course: Course | None, out: Path) -> tuple[str, str]:
@@ -70,19 +54,23 @@ def resolve_seed(course: Course | None, out: Path) -> tuple[str, str]:
     return seed, f"{path} (new)"
 
 
-def check_settings(gradebook, assignment_id: str, settings: Settings, regrade: bool) -> list[str]:
-    """Refuse to mix grades of two seeds or two sets of limits; with ``regrade``, say what will change."""
+def check_settings(gradebook, batch, seed_source: str, regrade: bool) -> list[str]:
+    """Refuse to mix grades of two seeds or two sets of limits; with ``regrade``, say what will change.
+
+    ``batch`` holds the fingerprint and limits this run records with every grade.
+    """
+    assignment_id, fingerprint, limits_key = batch.assignment.id, batch.seed_fingerprint, batch.limits_key
     other = {(fp, limits) for fp, limits in gradebook.settings(assignment_id)
-             if (fp, limits) != (settings.fingerprint, settings.limits_key) and (fp or limits)}
+             if (fp, limits) != (fingerprint, limits_key) and (fp or limits)}
     if not other:
         return []
     differences = []
     for fp, limits in sorted(other):
-        if fp != settings.fingerprint:
-            differences.append(f"another seed (fingerprint {fp or 'unrecorded'}, now {settings.fingerprint}, "
-                               f"from {settings.seed_source})")
-        if limits and limits != settings.limits_key:
-            differences.append(f"other limits ({limits}, now {settings.limits_key})")
+        if fp != fingerprint:
+            differences.append(f"another seed (fingerprint {fp or 'unrecorded'}, now {fingerprint}, "
+                               f"from {seed_source})")
+        if limits and limits != limits_key:
+            differences.append(f"other limits ({limits}, now {limits_key})")
     if not regrade:
         raise SettingsChanged(
             f"the grades of {assignment_id} in {gradebook.path} were made with " + " and ".join(differences)
@@ -90,13 +78,6 @@ def check_settings(gradebook, assignment_id: str, settings: Settings, regrade: b
             "or DLBASICS_SEED and limits as before, or pass --regrade to regrade these submissions with the "
             "current settings (every change is printed)")
     return differences
-
-
-@dataclass
-class RunReport:
-    graded: int = 0
-    reused: int = 0
-    changes: list[Change] = field(default_factory=list)
 
 
 def limits_of(course: Course | None, overrides: dict):
