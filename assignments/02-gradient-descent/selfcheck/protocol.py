@@ -41,6 +41,21 @@ def linear(weight: float, bias: float) -> dict:
     return {"t": "module", "class": "Linear", "params": {"weight": [[weight]], "bias": [bias]}}
 
 
+# torch.Generator.manual_seed takes any integer in [0, 2**64); the grader's seeds stay far below.
+MAX_GENERATOR_SEED = 2**64 - 1
+
+
+def generator(seed: int) -> dict:
+    """A ``torch.Generator`` argument seeded with ``seed``, created in the child.
+
+    What shuffles a ``DataLoader(..., shuffle=True, generator=g)``: the grader knows the seed,
+    so it can reproduce the order in which the student's code sees the data.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_GENERATOR_SEED:
+        raise ValueError(f"a generator's seed must be an int in [0, 2**64), got {seed!r}")
+    return {"t": "generator", "seed": seed}
+
+
 def decode_arg(obj):
     """Turn a JSON argument into the Python/torch object the student's function receives."""
     if isinstance(obj, list):
@@ -62,6 +77,13 @@ def decode_arg(obj):
             model.weight.copy_(weight)
             model.bias.copy_(torch.tensor(obj["params"]["bias"], dtype=torch.float32))
         return model
+    if kind == "generator":
+        import torch
+
+        seed = obj.get("seed")
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_GENERATOR_SEED:
+            raise ValueError(f"a generator's seed must be an int in [0, 2**64), got {seed!r}")
+        return torch.Generator().manual_seed(seed)
     if kind == "tuple":
         return tuple(decode_arg(item) for item in obj["items"])
     raise ValueError(f"unknown argument kind {kind!r}")
@@ -154,6 +176,9 @@ def _encode_torch(value, type_name: str, depth: int, render: bool) -> dict:
             encoded["grad"] = _flat_numbers(grad.detach().cpu().tolist(), [MAX_ITEMS]) if ok and grad.dim() \
                 else (_number(float(grad)) if ok else None)
         return encoded
+    if isinstance(value, torch.Generator):
+        # No repr: it holds a memory address, which would make two runs' replies differ.
+        return {"t": "object", "type": "Generator", "repr": "(a torch.Generator)"}
     if isinstance(value, torch.nn.Module):
         params = {name: _encode_torch(p, "Parameter", depth + 1, render) for name, p in value.named_parameters()}
         return {"t": "module", "type": type_name, "params": params}
