@@ -16,7 +16,7 @@ import sys
 
 from . import api
 from .calling import invoke
-from .display import show
+from .display import figures_not_shown, show
 
 # One call may take this long in your kernel before it is interrupted: generous for the
 # course's tiny data (every reference call takes milliseconds), short enough not to hang.
@@ -38,7 +38,7 @@ class LocalStudent(api.Student):
     def request(self, name, args, kwargs, spy, render):
         pyplot = sys.modules.get("matplotlib.pyplot")
         figures_before = set(pyplot.get_fignums()) if pyplot else set()
-        with _seeded():
+        with _seeded(), figures_not_shown():
             reply = invoke(self.namespace, name, args, kwargs, render=render, seconds=self.seconds)
         pyplot = sys.modules.get("matplotlib.pyplot")
         for number in set(pyplot.get_fignums()) - figures_before if pyplot else ():
@@ -121,9 +121,17 @@ def done(*questions: str, namespace: dict | None = None) -> bool:
     """True when every named function passes its public checks; otherwise say what to finish."""
     missing = [q for q in questions if not all(r.status == api.PASSED for r in _run(q, namespace))]
     if missing:
-        names = ", ".join(f"`{q}`" for q in missing)
-        print(f"(skipped: this cell needs {names}. Finish it until its check passes, then run this cell again.)")
+        print(f"(skipped: {_needs(missing)}, then run this cell again.)")
     return not missing
+
+
+def _needs(missing: list[str]) -> str:
+    """'this cell needs `a`: finish it until its check passes', in the plural for several."""
+    names = [f"`{q}`" for q in missing]
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    if len(names) == 1:
+        return f"this cell needs {listed}: finish it until its check passes"
+    return f"this cell needs {listed}: finish them until their checks pass"
 
 
 def _warm_up() -> None:

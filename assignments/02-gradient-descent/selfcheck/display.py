@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
+import sys
 
 from .api import NOT_ATTEMPTED, PASSED
 
@@ -50,3 +52,40 @@ def show(question: str, results) -> None:
     except ImportError:
         pass
     print(text)
+
+
+@contextlib.contextmanager
+def figures_not_shown():
+    """While a check calls the student's function, ``plt.show()`` and ``display(...)`` show nothing.
+
+    A ``plot_regression`` that calls ``plt.show()`` would otherwise put the figure of every
+    check's call under the check cell (and, through ``done()``, under the story cell that
+    then shows it once more), and JupyterLab's inline ``show`` would close the student's
+    other open figures. A check judges the figure the function returns; the student sees
+    it when their own code calls the function.
+    """
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    show = pyplot.show if pyplot else None
+    captured = contextlib.nullcontext()
+    try:
+        from IPython import get_ipython
+
+        if get_ipython() is not None:
+            from IPython.utils.capture import capture_output
+
+            # Only rich output (figures, display()) is held back; the student's prints still show.
+            captured = capture_output(stdout=False, stderr=False, display=True)
+    except ImportError:
+        pass
+    if pyplot:
+        pyplot.show = _show_nothing
+    try:
+        with captured:
+            yield
+    finally:
+        if pyplot:
+            pyplot.show = show
+
+
+def _show_nothing(*args, **kwargs) -> None:
+    """``plt.show`` during a check: the figure stays open for the check to read, nothing is displayed."""
