@@ -23,7 +23,9 @@ def test_student_notebook_has_no_solution_and_no_hidden_test(assignment):
         assert marker not in text
     notebook = load_notebook(assignment.release)
     assert all(not cell.get("outputs") for cell in notebook["cells"])
-    assert "Generated file" in "".join(notebook["cells"][0]["source"])
+    header = "".join(notebook["cells"][0]["source"])
+    # Students must edit the answer cells: the banner says where to write, not "do not edit".
+    assert "answer cells" in header and "do not edit" not in header.lower()
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS.values(), ids=lambda a: a.id)
@@ -92,3 +94,29 @@ def test_student_package_works_on_its_own(tmp_path):
     assert "not implemented yet" in result.stdout
     assert result.stdout.strip().endswith("False True")
     assert "autograder" not in result.stdout
+
+
+def test_done_says_which_functions_are_missing_in_a_sentence(capsys):
+    """done() names every function that does not pass yet, in the singular or the plural."""
+    from inkernel import namespace_of, selfcheck_package
+
+    from autograder.selfcheck import done
+
+    assignment = ASSIGNMENTS["02-gradient-descent"]
+    assignment.public_module()  # registers its public checks as selfcheck.public.<module>, as the kit does
+    reference = namespace_of(assignment)
+    names = ("mse_loss", "mse_gradients", "gradient_descent_step")
+
+    def needs(*missing: str) -> str:
+        namespace = {k: v for k, v in reference.items() if k not in missing}
+        with selfcheck_package():
+            assert done(*names, namespace=namespace) is (not missing)
+        return capsys.readouterr().out.strip()
+
+    assert needs() == ""
+    assert needs("mse_loss") == ("(skipped: this cell needs `mse_loss`: finish it until its check passes, "
+                                 "then run this cell again.)")
+    assert needs("mse_loss", "mse_gradients") == (
+        "(skipped: this cell needs `mse_loss` and `mse_gradients`: finish them until their checks pass, "
+        "then run this cell again.)")
+    assert "needs `mse_loss`, `mse_gradients` and `gradient_descent_step`: finish them" in needs(*names)
