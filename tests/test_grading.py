@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from conftest import grade_notebooks, run_dlbasics
 
+from autograder.checks import ASSIGNMENTS
 
-@pytest.fixture(scope="module", params=["01-linear-regression", "02-gradient-descent"])
+
+@pytest.fixture(scope="module", params=list(ASSIGNMENTS))
 def graded(request, tmp_path_factory):
-    from autograder.checks import ASSIGNMENTS
     from autograder.notebook.fill import fill, solution_answers
 
     assignment = ASSIGNMENTS[request.param]

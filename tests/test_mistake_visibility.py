@@ -11,6 +11,7 @@ rate copied from the notebook into a function fails a self-check).
 
 from __future__ import annotations
 
+import inspect
 import re
 
 import pytest
@@ -98,8 +99,13 @@ def test_public_checks_name_every_mistake_the_hidden_checks_name(reference_names
     assert not missing, f"mistakes only a hidden check can name (a green self-check would hide them): {missing}"
 
 
-# Where each function's learning rate is among its arguments (0-based).
-LR_ARGUMENT = {"train_model": 3, "gradient_descent_step": 4, "gradient_descent": 4}
+def lr_position(namespace: dict, name: str) -> int | None:
+    """Where a function of the reference takes its learning rate: its parameter named ``lr`` (0-based)."""
+    try:
+        parameters = list(inspect.signature(namespace[name]).parameters)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return parameters.index("lr") if "lr" in parameters else None
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS.values(), ids=lambda a: a.id)
@@ -107,9 +113,10 @@ def test_public_learning_rates_differ_from_every_number_in_the_stories(reference
     story_numbers = set()
     for _, source in story_cells(assignment):
         story_numbers |= {float(n) for n in re.findall(r"(?<![\w.])\d+\.?\d*(?:e-?\d+)?", source)}
-    public_rates = {args[LR_ARGUMENT[name]] for fn, _, _, calls in run_recorded(reference_namespaces[assignment.id],
-                                                                                assignment)
-                    if not fn.hidden for name, args in calls if name in LR_ARGUMENT}
+    namespace = reference_namespaces[assignment.id]
+    public_rates = {args[position] for fn, _, _, calls in run_recorded(namespace, assignment)
+                    if not fn.hidden for name, args in calls
+                    if (position := lr_position(namespace, name)) is not None and position < len(args)}
     assert public_rates, "no public check passes a learning rate"
     shared = public_rates & story_numbers
     assert not shared, f"public learning rates also used by a story: {shared}"

@@ -114,8 +114,27 @@ def mse_loss(y_true, y_pred):
 }
 
 
+def noisy_answer(assignment) -> tuple[str, str]:
+    """(question, answer) of a correct answer that warns: NOISY's, or any assignment's first reference answer
+    behind a wrapper that warns on every call."""
+    if assignment.id in NOISY:
+        return NOISY[assignment.id]
+    answers = solution_answers(assignment)
+    question = next(q for q in answers if not q.startswith("written"))
+    return question, typed_answer(answers[question]) + f"""
+
+import warnings as _warnings
+_quiet_{question} = {question}
+
+
+def {question}(*args, **kwargs):
+    _warnings.warn("a harmless warning")
+    return _quiet_{question}(*args, **kwargs)
+"""
+
+
 def noisy_submission(assignment, reference: dict) -> dict:
-    question, source = NOISY[assignment.id]
+    question, source = noisy_answer(assignment)
     for cell in reference["cells"]:
         if nbgrader_meta(cell).get("grade_id") == question:
             cell["source"] = source
