@@ -7,7 +7,6 @@ import csv
 import io
 import os
 import sys
-import time
 from pathlib import Path
 
 from autograder.checks import AssignmentError, UnknownAssignment
@@ -119,83 +118,51 @@ def cmd_grade(args) -> int:
     from tqdm import tqdm
 
     from autograder.checks import get_assignment
-    from autograder.grading.grade import GRADER_ERROR, UNREADABLE, Batch, empty_result
-    from autograder.grading.gradebook import Gradebook
-    from autograder.grading.intake import find_submissions
-    from autograder.grading.run import check_settings, limits_of, print_changes, resolve_seed
+    from autograder.grading.run import ClusterUnavailable, NothingToGrade, grade_class, print_changes
     from autograder.sandbox.pool import SandboxUnavailable
 
     clean = terminal_text
     assignment = get_assignment(args.assignment)
     course = _course(args)
     out = _out(args, course, assignment)
-    submissions, skipped, problems = find_submissions([Path(p) for p in args.submissions], assignment,
-                                                      course.roster if course else None)
-    for item in skipped:
-        print(clean(f"skipped {item.path}: {item.reason}"), file=sys.stderr)
-    if not submissions and not problems:
-        return _fail("no notebooks found in " + ", ".join(args.submissions))
-    limits = limits_of(course, {"cell_seconds": args.cell_timeout, "call_seconds": args.call_timeout})
-    seed, source = resolve_seed(course, out)
-    os.environ["DLBASICS_SEED"] = seed  # the grader's own process only: the sandbox gets a clean environment
-    gradebook = Gradebook(Path(args.gradebook) if args.gradebook else out / "gradebook.sqlite")
+
+    def progress(total: int):
+        return tqdm(total=total, desc=f"grading {assignment.id}", unit="nb", disable=args.quiet, file=sys.stderr)
+
+    def on_settings(differences: list[str]) -> None:
+        for difference in differences:
+            print(clean(f"regrading: the earlier grades were made with {difference}"), file=sys.stderr)
+
     try:
-        batch = Batch(assignment, jobs=args.jobs, limits=limits)
-        differences = check_settings(gradebook, batch, source, args.regrade)
-    except SandboxUnavailable as error:
-        gradebook.close()
-        return _fail(str(error))
-    except Exception:
-        gradebook.close()
-        raise
-    batch.regrade = args.regrade
-    for difference in differences:
-        print(clean(f"regrading: the earlier grades were made with {difference}"), file=sys.stderr)
-    started = time.monotonic()
-    reused = 0
-
-    def count(result: dict, was_stored: bool) -> None:
-        nonlocal reused
-        reused += was_stored
-
-    for student, path, reason in problems:  # a link, an ambiguous folder: a row that says so
-        batch.commit(empty_result(assignment, batch.template, student, path, UNREADABLE, reason), False, gradebook)
-    with tqdm(total=len(submissions), desc=f"grading {assignment.id}", unit="nb", disable=args.quiet,
-              file=sys.stderr) as bar:
-        if args.cluster:
-            from autograder.grading.cluster import ClusterUnavailable, run_on_cluster
-
-            try:
-                run_on_cluster(batch, submissions, args.cluster, gradebook=gradebook, on_result=count, progress=bar)
-            except ClusterUnavailable as error:
-                return _fail(str(error))
-        else:
-            batch.run(submissions, gradebook=gradebook, on_result=count, progress=bar)
-    # Every output is written from the whole gradebook: a run that graded one late notebook
-    # leaves the class's files complete, and a failed write is redone by the next run.
-    results, failed_writes = write_outputs(assignment, batch.template, gradebook, out, course, released=args.release,
-                                           anonymous=args.anonymous)
-    gradebook.close()
-    faults = [r["student"] for r in results if r["status"] == GRADER_ERROR]
-    print_changes(batch.changes)
+        run = grade_class(assignment, [Path(p) for p in args.submissions], out, course=course,
+                          gradebook_path=Path(args.gradebook) if args.gradebook else None, jobs=args.jobs,
+                          overrides={"cell_seconds": args.cell_timeout, "call_seconds": args.call_timeout},
+                          regrade=args.regrade, cluster=args.cluster, released=args.release,
+                          anonymous=args.anonymous, progress=progress, on_settings=on_settings)
+    except (NothingToGrade, SandboxUnavailable, ClusterUnavailable) as error:
+        return _fail(clean(str(error)))
+    for item in run.skipped:
+        print(clean(f"skipped {item.path}: {item.reason}"), file=sys.stderr)
+    print_changes(run.changes)
     if not args.quiet:
         from autograder.report.summary import render_text, summarize
 
-        print(clean(render_text(summarize(results, list(batch.template.points)))))
-        note = next((r.get("isolation_note") for r in results if r.get("isolation_note")), "")
+        print(clean(render_text(summarize(run.results, run.questions))))
+        note = next((r.isolation_note for r in run.results if r.isolation_note), "")
         if note:
             print(f"warning: {note}")
-        print(f"graded {len(submissions) - reused}, reused {reused} unchanged, in {time.monotonic() - started:.1f} s; "
+        print(f"graded {run.graded}, reused {run.reused} unchanged, in {run.seconds:.1f} s; "
               f"wrote {out / 'grades.csv'}, {out / 'summary.html'} and a feedback.html per student in "
               f"{out / 'feedback'}/")
-    for student, error in failed_writes:
+    for student, error in run.failed_writes:
         print(clean(f"error: could not write the outputs of {student!r}: {error}; its grade is in the gradebook, "
                     "rerun to write them"), file=sys.stderr)
+    faults = run.faults
     if faults:
         print(clean(f"error: the grader itself failed on {len(faults)} submission(s) ({', '.join(faults[:5])}"
-                    f"{', ...' if len(faults) > 5 else ''}): status '{GRADER_ERROR}' in grades.csv, no points "
+                    f"{', ...' if len(faults) > 5 else ''}): status 'grader error' in grades.csv, no points "
                     "awarded for what failed; please report it"), file=sys.stderr)
-    return 1 if faults or failed_writes else 0
+    return 1 if faults or run.failed_writes else 0
 
 
 def cmd_report(args) -> int:
@@ -203,6 +170,7 @@ def cmd_report(args) -> int:
     from autograder.checks import get_assignment
     from autograder.grading.grade import load_template
     from autograder.grading.gradebook import Gradebook
+    from autograder.grading.run import write_outputs
 
     assignment = get_assignment(args.assignment)
     course = _course(args)
@@ -216,30 +184,6 @@ def cmd_report(args) -> int:
         print(terminal_text(f"error: could not write the outputs of {student!r}: {error}"), file=sys.stderr)
     print(f"wrote the outputs of {len(results) - len(failed)} submission(s) to {out}")
     return 1 if failed else 0
-
-
-def write_outputs(assignment, template, gradebook, out: Path, course=None, released: bool = False,
-                  anonymous: bool = False):
-    """Every output of a run, from the whole gradebook (plus a row per roster student who submitted
-    nothing); returns ``(results, [(student or file, error), ...] that could not be written)``.
-    """
-    from autograder.grading.grade import NO_SUBMISSION, empty_result
-    from autograder.report import write_all
-    from autograder.report.context import Context
-    from autograder.report.outputs import marks
-
-    results = gradebook.results(assignment.id)
-    graded = {r["student"] for r in results}
-    for student in course.roster if course else []:
-        if student.id not in graded:
-            results.append(empty_result(assignment, template, student.id, Path("-"), NO_SUBMISSION,
-                                        "nothing was submitted"))
-    results.sort(key=lambda r: r["student"])
-    entries = gradebook.manual_entries(assignment.id)
-    context = Context(assignment, template, results,
-                      {r["student"]: marks(r, entries.get(r["student"]), course) for r in results},
-                      out, course, released, anonymous)
-    return results, write_all(context)
 
 
 def cmd_check(args) -> int:
@@ -272,25 +216,23 @@ def cmd_check(args) -> int:
     finally:
         worker.stop()
     from autograder.report.outputs import visible_checks
-    from autograder.selfcheck.api import CheckResult
 
-    checks = [CheckResult(**{k: c[k] for k in ("name", "question", "points", "max_points", "status", "message",
-                                               "hidden", "mistake")}) for c in visible_checks(result, args.release)]
+    checks = visible_checks(result, args.release)
     say(f"{assignment.id}: {path}")
-    if result["message"]:
-        say(f"status: {result['status']}: {result['message']}")
-    if result["status"] == Status.UNREADABLE:
+    if result.message:
+        say(f"status: {result.status}: {result.message}")
+    if result.status == Status.UNREADABLE:
         return 1
-    for question, q in result["questions"].items():
+    for question, q in result.questions.items():
         mine = [c for c in checks if c.question == question]
-        say(f"\n[{q['points']:g}/{q['max_points']:g}] " + as_text(question, mine))
-    for cell in result["cells"]:
-        if cell["status"] != "ok":
-            say(f"\ncell {cell['label']}: {cell['status']}\n{cell['message']}")
-    if result.get("isolation_note"):
-        say(f"\nwarning: {result['isolation_note']}")
-    written = sum(w["max_points"] for w in result["written"].values())
-    say(f"\nautomatic score: {result['auto_total']:g} / {result['auto_max']:g}"
+        say(f"\n[{q.points:g}/{q.max_points:g}] " + as_text(question, mine))
+    for cell in result.cells:
+        if cell.status != Status.OK:
+            say(f"\ncell {cell.label}: {cell.status}\n{cell.message}")
+    if result.isolation_note:
+        say(f"\nwarning: {result.isolation_note}")
+    written = sum(w.max_points for w in result.written.values())
+    say(f"\nautomatic score: {result.auto_total:g} / {result.auto_max:g}"
         + (f" (+ {written:g} points of written answers, graded by hand)" if written else ""))
     return 0
 
@@ -391,9 +333,9 @@ def cmd_scores_template(args) -> int:
     _use_seed(course, gradebook.path.parent)
     rows = []
     for result in gradebook.results(assignment.id):
-        for question, answer in result["written"].items():
-            earlier = entries.get(result["student"], {}).get(question)
-            if answer.get("untouched"):
+        for question, answer in result.written.items():
+            earlier = entries.get(result.student, {}).get(question)
+            if answer.untouched:
                 points, comment = "0", "no answer written"
             elif earlier is not None:
                 points, comment = f"{earlier.points:g}", earlier.comment
@@ -402,7 +344,7 @@ def cmd_scores_template(args) -> int:
                                           + earlier.comment
             else:
                 points, comment = "", ""
-            rows.append([pseudonym(result["student"]) if args.anonymous else result["student"], question, points,
+            rows.append([pseudonym(result.student) if args.anonymous else result.student, question, points,
                          comment])
     gradebook.close()
     target = Path(args.file) if args.file else _out(args, course, assignment) / "manual-scores.csv"
@@ -571,12 +513,12 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    from autograder.grading.gradebook import GradebookMissing
+    from autograder.grading.gradebook import GradebookCorrupt, GradebookMissing
     from autograder.grading.run import SettingsChanged
 
     try:
         return args.func(args)
-    except (UnknownAssignment, AssignmentError, CourseError, SettingsChanged, GradebookMissing,
+    except (UnknownAssignment, AssignmentError, CourseError, SettingsChanged, GradebookMissing, GradebookCorrupt,
             FileNotFoundError) as error:
         return _fail(terminal_text(str(error)))
     except KeyboardInterrupt:

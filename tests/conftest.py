@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from autograder.checks import ASSIGNMENTS, KIT_ROOT
+from autograder.grading.result import Result
 from autograder.notebook.fill import fill, solution_answers, write
+from autograder.selfcheck.api import CheckResult
 
 DLBASICS = [sys.executable, "-m", "autograder.cli"]
 
@@ -35,11 +37,11 @@ class Graded:
 
     out: Path
     rows: dict[str, dict]  # grades.csv rows by student
-    results: dict[str, dict]  # gradebook results by student
+    results: dict[str, Result]  # gradebook results by student
     process: subprocess.CompletedProcess
 
-    def checks(self, student: str, question: str | None = None) -> list[dict]:
-        return [c for c in self.results[student]["checks"] if question is None or c["question"] == question]
+    def checks(self, student: str, question: str | None = None) -> list[CheckResult]:
+        return [c for c in self.results[student].checks if question is None or c.question == question]
 
     def gradescope(self, student: str) -> dict:
         from autograder.grading.intake import student_folder
@@ -51,7 +53,8 @@ def read_outputs(out: Path, process=None) -> Graded:
     with (out / "grades.csv").open(newline="", encoding="utf-8") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
     db = sqlite3.connect(out / "gradebook.sqlite")
-    results = {student: json.loads(result) for student, result in db.execute("SELECT student, result FROM grades")}
+    results = {student: Result.from_json(json.loads(result))
+               for student, result in db.execute("SELECT student, result FROM grades")}
     db.close()
     return Graded(out=out, rows=rows, results=results, process=process)
 

@@ -29,12 +29,12 @@ def test_attacks_on_a_blank_notebook_get_zero(stub_notebook, solution_notebook, 
         notebooks[name] = notebook
     run = grade_notebooks(ASSIGNMENT, notebooks, tmp_path)
     assert set(run.rows) == {"honest", *ATTACKS}
-    assert run.results["honest"]["auto_total"] == run.results["honest"]["auto_max"]
+    assert run.results["honest"].auto_total == run.results["honest"].auto_max
     for name in ATTACKS:
-        assert run.results[name]["auto_total"] == 0, name
+        assert run.results[name].auto_total == 0, name
         assert float(run.rows[name]["total"]) == 0
-    assert run.results["exit"]["status"] == "crashed"
-    assert "ended" in run.results["exit"]["message"]
+    assert run.results["exit"].status == "crashed"
+    assert "ended" in run.results["exit"].message
 
 
 def test_warnings_and_stderr_output_cost_nothing(solution_notebook, tmp_path):
@@ -48,4 +48,4 @@ def test_warnings_and_stderr_output_cost_nothing(solution_notebook, tmp_path):
     notebook = solution_notebook("01-linear-regression", {"predict": noisy_predict}, extra_cells=extra)
     run = grade_notebooks("01-linear-regression", {"noisy": notebook}, tmp_path)
     full = sum(load_template(ASSIGNMENTS["01-linear-regression"]).points.values())
-    assert run.results["noisy"]["auto_total"] == full
+    assert run.results["noisy"].auto_total == full

@@ -129,49 +129,49 @@ def test_every_submission_has_exactly_one_row(batch):
 @pytest.mark.parametrize("name", list(metadata_tricks()))
 def test_metadata_tricks_earn_nothing(batch, name):
     run, _ = batch
-    assert run.results[name]["auto_total"] == 0
+    assert run.results[name].auto_total == 0
     assert float(run.rows[name]["max"]) == 20  # points come from the template, never the submission
-    assert {q["status"] for q in run.results[name]["questions"].values()} == {"not attempted"}
+    assert {q.status for q in run.results[name].questions.values()} == {"not attempted"}
 
 
 def test_answers_are_graded_even_without_their_metadata(batch):
     run, _ = batch
-    assert run.results["answers-without-metadata"]["auto_total"] == FULL
+    assert run.results["answers-without-metadata"].auto_total == FULL
 
 
 def test_renamed_function_loses_only_its_question(batch):
     run, _ = batch
-    questions = run.results["renamed-function"]["questions"]
-    assert questions["predict"]["points"] == 0
-    assert "not defined" in " ".join(c["message"] for c in run.checks("renamed-function", "predict"))
-    assert sum(q["points"] for name, q in questions.items() if name != "predict") == FULL - 3
+    questions = run.results["renamed-function"].questions
+    assert questions["predict"].points == 0
+    assert "not defined" in " ".join(c.message for c in run.checks("renamed-function", "predict"))
+    assert sum(q.points for name, q in questions.items() if name != "predict") == FULL - 3
 
 
 def test_a_syntax_error_costs_only_its_cell(batch):
     run, _ = batch
     result = run.results["syntax-error-in-one-cell"]
-    assert result["questions"]["fit_least_squares"]["points"] == 0
-    assert result["questions"]["fit_least_squares"]["status"] == "failed"
-    assert "SyntaxError" in " ".join(c["message"] for c in run.checks("syntax-error-in-one-cell", "fit_least_squares"))
-    assert result["auto_total"] == FULL - 4
+    assert result.questions["fit_least_squares"].points == 0
+    assert result.questions["fit_least_squares"].status == "failed"
+    assert "SyntaxError" in " ".join(c.message for c in run.checks("syntax-error-in-one-cell", "fit_least_squares"))
+    assert result.auto_total == FULL - 4
 
 
 def test_old_empty_and_undecodable_notebooks(batch):
     run, _ = batch
     # nbformat 3 is upgraded and graded: its one function is a correct predict, and nothing else.
-    assert run.results["nbformat-3"]["status"] == "graded"
-    assert run.results["nbformat-3"]["questions"]["predict"]["points"] == 3
-    assert run.results["nbformat-3"]["auto_total"] == 3
-    assert run.results["no-cells"]["auto_total"] == 0
-    assert run.results["latin-1"]["status"] == "unreadable" and "UTF-8" in run.results["latin-1"]["message"]
+    assert run.results["nbformat-3"].status == "graded"
+    assert run.results["nbformat-3"].questions["predict"].points == 3
+    assert run.results["nbformat-3"].auto_total == 3
+    assert run.results["no-cells"].auto_total == 0
+    assert run.results["latin-1"].status == "unreadable" and "UTF-8" in run.results["latin-1"].message
 
 
 def test_a_large_notebook_is_graded_and_one_over_the_limit_is_refused_with_the_fix(batch):
     run, _ = batch
-    assert run.results["large"]["auto_total"] == FULL
+    assert run.results["large"].auto_total == FULL
     refused = run.results["over-the-limit"]
-    assert refused["status"] == "unreadable" and refused["auto_total"] == 0
-    assert "clear the outputs" in refused["message"].lower()
+    assert refused.status == "unreadable" and refused.auto_total == 0
+    assert "clear the outputs" in refused.message.lower()
 
 
 @pytest.mark.parametrize("student", ["José Núñez", "with spaces", "..dots"])

@@ -25,12 +25,12 @@ def test_broken_files_get_a_row_with_a_reason(solution_notebook, tmp_path):
         "no cells": '{"nbformat": 4, "nbformat_minor": 5, "metadata": {}}',
     }, tmp_path)
     full = sum(load_template(ASSIGNMENTS["01-linear-regression"]).points.values())
-    assert run.results["honest"]["auto_total"] == full
+    assert run.results["honest"].auto_total == full
     for student, word in [("empty", "empty"), ("not json", "not valid notebook JSON"), ("binary", "UTF-8"),
                           ("no cells", "no list of cells")]:
         assert run.rows[student]["status"] == "unreadable"
         assert float(run.rows[student]["total"]) == 0
-        assert word in run.results[student]["message"], run.results[student]["message"]
+        assert word in run.results[student].message, run.results[student].message
 
 
 @pytest.mark.parametrize("assignment", list(ASSIGNMENTS.values()), ids=list(ASSIGNMENTS))
@@ -45,10 +45,10 @@ def test_sample_class_grades_as_described(tmp_path, assignment):
     assert float(run.rows["carol"]["automatic"]) == 0
     assert 0 < float(run.rows["bob"]["automatic"]) < full
     for question in corpus.SAMPLE_MISTAKES:  # each sample mistake costs points and is named
-        info = run.results["bob"]["questions"][question]
-        assert info["points"] < info["max_points"] and info["mistakes"], info
-    assert run.results["dave"]["questions"][corpus.SAMPLE_LOOP]["status"] == "timeout"
-    assert "ran out of time" in run.results["dave"]["message"]
+        info = run.results["bob"].questions[question]
+        assert info.points < info.max_points and info.mistakes, info
+    assert run.results["dave"].questions[corpus.SAMPLE_LOOP].status == "timeout"
+    assert "ran out of time" in run.results["dave"].message
     assert "most frequent mistakes" in process.stdout
     for name in ("summary.html", "histogram.png", "summary.json"):
         assert (out / name).stat().st_size > 0

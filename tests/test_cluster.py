@@ -15,6 +15,7 @@ import pytest
 from conftest import grade_notebooks, read_outputs, run_dlbasics
 
 from autograder.checks import ASSIGNMENTS
+from autograder.grading.result import Result
 from autograder.notebook.fill import fill, solution_answers
 
 A1 = "01-linear-regression"
@@ -52,6 +53,8 @@ def _cluster(**kwargs):
 
 def _without_timing(value):
     """A result with its measured durations removed (they differ from run to run)."""
+    if isinstance(value, Result):
+        return _without_timing(value.to_json())
     if isinstance(value, dict):
         return {k: _without_timing(v) for k, v in value.items() if k != "seconds"}
     if isinstance(value, list):
@@ -84,10 +87,10 @@ def test_cluster_grades_byte_identical_to_local(local, tmp_path):
     for student, result in local.results.items():
         assert _without_timing(graded.results[student]) == _without_timing(result), student
     # The class is what it should be, so "identical" is not identical nonsense.
-    assert local.results["ref"]["auto_total"] == local.results["ref"]["auto_max"] > 0
-    assert local.results["stub"]["auto_total"] == 0
-    assert 0 < local.results["swapped"]["auto_total"] < local.results["swapped"]["auto_max"]
-    assert {local.results[s]["status"] for s in ("garbage", "empty")} == {"unreadable"}
+    assert local.results["ref"].auto_total == local.results["ref"].auto_max > 0
+    assert local.results["stub"].auto_total == 0
+    assert 0 < local.results["swapped"].auto_total < local.results["swapped"].auto_max
+    assert {local.results[s].status for s in ("garbage", "empty")} == {"unreadable"}
 
 
 @pytest.mark.slow
@@ -117,7 +120,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(local,
 
     class CountingGradebook(Gradebook):
         def record(self, result, *args, **kwargs):
-            recorded[result["student"]] += 1
+            recorded[result.student] += 1
             return super().record(result, *args, **kwargs)
 
     gradebook = CountingGradebook(tmp_path / "gradebook.sqlite")
@@ -128,8 +131,8 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(local,
         pids = client.run(os.getpid)
 
         def on_result(result: dict, reused: bool) -> None:
-            seen[result["student"]] += 1
-            if killed or not result["isolation"]:  # the first result that came from the cluster
+            seen[result.student] += 1
+            if killed or not result.isolation:  # the first result that came from the cluster
                 return
             busy = {address: keys for address, keys in client.processing().items() if keys}
             address = sorted(busy)[0]  # a worker with a submission in hand
@@ -139,7 +142,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(local,
         batch = Batch(assignment)
         run_on_cluster(batch, submissions, cluster.scheduler_address, gradebook=gradebook, on_result=on_result)
         after = client.run(os.getpid)
-    results = {r["student"]: r for r in gradebook.results(A1)}
+    results = {r.student: r for r in gradebook.results(A1)}
     gradebook.close()
 
     assert killed["tasks"], "the killed worker had nothing in hand: the test proved nothing"
@@ -148,11 +151,11 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(local,
     assert set(seen) == students and set(seen.values()) == {1}, seen
     assert set(results) == students
     assert {s for s in students if recorded[s] != 1} == set(), recorded
-    assert {s: r["status"] for s, r in results.items() if r["status"] == "grader error"} == {}
+    assert {s: r.status for s, r in results.items() if r.status == "grader error"} == {}
     for student in students:
         original = local.results[student.split("-", 1)[1]]
-        assert results[student]["auto_total"] == original["auto_total"], student
-        assert results[student]["status"] == original["status"], student
+        assert results[student].auto_total == original.auto_total, student
+        assert results[student].status == original.status, student
 
 
 @pytest.mark.slow
@@ -170,12 +173,12 @@ def test_a_node_with_another_grader_grades_nothing(local, tmp_path):
     # Every file intake could read went to the node, the garbage one too (parsing is grading).
     for student in ("ref", "ref-slow", "stub", "swapped", "partial", "garbage"):
         result = graded.results[student]
-        assert (student, result["status"], result["auto_total"]) == (student, "grader error", 0)
+        assert (student, result.status, result.auto_total) == (student, "grader error", 0)
         assert float(graded.rows[student]["total"]) == 0
-        assert "isolation mode 'rlimits' here, 'bwrap' on the grader" in result["message"], result["message"]
+        assert "isolation mode 'rlimits' here, 'bwrap' on the grader" in result.message, result.message
     assert run.returncode == 1, run.stderr
     assert "the grader itself failed on 6 submission(s)" in run.stderr
-    assert graded.results["empty"]["status"] == "unreadable"  # refused by intake, before any node
+    assert graded.results["empty"].status == "unreadable"  # refused by intake, before any node
 
 
 def test_a_node_whose_checks_differ_has_another_grader_version(tmp_path):

@@ -102,19 +102,19 @@ def graded(tmp_path_factory):
 
 def result_of(graded, assignment_id: str, student: str) -> dict:
     result = graded(assignment_id).results[student]
-    assert result["status"] == "graded", f"{student}: {result['status']} {result['message']}"
+    assert result.status == "graded", f"{student}: {result.status} {result.message}"
     return result
 
 
-def describe_checks(result: dict, question: str | None = None) -> str:
-    return "\n".join(f"  {c['name']} [{c['question']}] {c['points']}/{c['max_points']} {c['status']}: "
-                     f"{c['message']} (mistake: {c['mistake']})"
-                     for c in result["checks"] if question is None or c["question"] == question)
+def describe_checks(result, question: str | None = None) -> str:
+    return "\n".join(f"  {c.name} [{c.question}] {c.points}/{c.max_points} {c.status}: "
+                     f"{c.message} (mistake: {c.mistake})"
+                     for c in result.checks if question is None or c.question == question)
 
 
-def short_of_full(result: dict, questions) -> dict[str, str]:
-    return {q: f"{result['questions'][q]['points']}/{result['questions'][q]['max_points']}"
-            for q in questions if result["questions"][q]["points"] != result["questions"][q]["max_points"]}
+def short_of_full(result, questions) -> dict[str, str]:
+    return {q: f"{result.questions[q].points}/{result.questions[q].max_points}"
+            for q in questions if result.questions[q].points != result.questions[q].max_points}
 
 
 MISTAKE_PARAMS = [pytest.param(*case, id=case_id(*case[:3])) for case in MISTAKES]
@@ -155,7 +155,7 @@ def test_corpus_covers_every_question():
 @pytest.mark.parametrize("assignment_id", list(ASSIGNMENTS))
 def test_control_reference_gets_full_marks(graded, assignment_id):
     result = result_of(graded, assignment_id, CONTROL)
-    assert result["auto_total"] == result["auto_max"], describe_checks(result)
+    assert result.auto_total == result.auto_max, describe_checks(result)
 
 
 # --- mistakes ---------------------------------------------------------------------------
@@ -163,8 +163,8 @@ def test_control_reference_gets_full_marks(graded, assignment_id):
 @pytest.mark.parametrize("assignment_id,question,name,source,expected", MISTAKE_PARAMS)
 def test_mistake_loses_points_on_its_question(graded, assignment_id, question, name, source, expected):
     result = result_of(graded, assignment_id, student_of("mistakes", question, name))
-    mark = result["questions"][question]
-    assert mark["points"] < mark["max_points"], describe_checks(result, question)
+    mark = result.questions[question]
+    assert mark.points < mark.max_points, describe_checks(result, question)
 
 
 def _named_params():
@@ -180,12 +180,12 @@ def _named_params():
 @pytest.mark.parametrize("assignment_id,question,name,source,expected", _named_params())
 def test_mistake_is_named_in_the_feedback(graded, assignment_id, question, name, source, expected):
     result = result_of(graded, assignment_id, student_of("mistakes", question, name))
-    named = [c for c in result["checks"] if c["question"] == question and c["status"] != "passed"
-             and expected in (c["mistake"] or "").lower()]
+    named = [c for c in result.checks if c.question == question and c.status != "passed"
+             and expected in (c.mistake or "").lower()]
     assert named, f"no failing check of {question} names {expected!r}:\n{describe_checks(result, question)}"
-    assert all(c["points"] == 0 for c in named)
+    assert all(c.points == 0 for c in named)
     wrong = WRONG_NAMES.get((assignment_id, question, name))
-    assert not wrong or not any(wrong in (c["mistake"] or "") for c in result["checks"]), \
+    assert not wrong or not any(wrong in (c.mistake or "") for c in result.checks), \
         describe_checks(result, question)
 
 
@@ -193,16 +193,16 @@ def test_mistake_is_named_in_the_feedback(graded, assignment_id, question, name,
                          [p for p in MISTAKE_PARAMS if p.values[4] is HARD_CODED])
 def test_hard_coded_answer_loses_every_hidden_check(graded, assignment_id, question, name, source, expected):
     result = result_of(graded, assignment_id, student_of("mistakes", question, name))
-    checks = [c for c in result["checks"] if c["question"] == question]
-    hidden = [c for c in checks if c["hidden"]]
+    checks = [c for c in result.checks if c.question == question]
+    hidden = [c for c in checks if c.hidden]
     assert hidden and len(hidden) < len(checks)
-    assert all(c["points"] == 0 and c["status"] != "passed" for c in hidden), describe_checks(result, question)
+    assert all(c.points == 0 and c.status != "passed" for c in hidden), describe_checks(result, question)
 
 
 @pytest.mark.parametrize("assignment_id,question,name,source,expected", MISTAKE_PARAMS)
 def test_mistake_leaves_independent_questions_full_marks(graded, assignment_id, question, name, source, expected):
     result = result_of(graded, assignment_id, student_of("mistakes", question, name))
-    others = set(result["questions"]) - {question} - CALLERS[assignment_id][question]
+    others = set(result.questions) - {question} - CALLERS[assignment_id][question]
     short = short_of_full(result, sorted(others))
     assert not short, f"other questions lost points: {short}\n{describe_checks(result)}"
 
@@ -217,11 +217,11 @@ def test_calling_questions_name_the_failing_function_they_use(graded, assignment
     """The grader calls the student's own helpers: a caller that fails through one says so."""
     result = result_of(graded, assignment_id, student_of("mistakes", question, name))
     for caller in sorted(CALLERS[assignment_id][question]):
-        if result["questions"][caller]["points"] < result["questions"][caller]["max_points"]:
-            failing = [c for c in result["checks"] if c["question"] == caller and c["status"] != "passed"]
+        if result.questions[caller].points < result.questions[caller].max_points:
+            failing = [c for c in result.checks if c.question == caller and c.status != "passed"]
             # It names the function it calls: the broken one, or one in between that fails through it.
             chain = {question} | CALLERS[assignment_id][question]
-            assert any(f"`{name}`" in (c["mistake"] or "") for c in failing for name in chain - {caller}), \
+            assert any(f"`{name}`" in (c.mistake or "") for c in failing for name in chain - {caller}), \
                 describe_checks(result, caller)
 
 
@@ -238,7 +238,7 @@ ZERO_POINTS = [("01-linear-regression", "train_model", name) for name in (
 def test_wrong_values_score_nothing_on_their_question(graded, assignment_id, question, name):
     assert (assignment_id, question, name) in {case[:3] for case in MISTAKES}
     result = result_of(graded, assignment_id, student_of("mistakes", question, name))
-    assert result["questions"][question]["points"] == 0, describe_checks(result, question)
+    assert result.questions[question].points == 0, describe_checks(result, question)
 
 
 # --- correct variants -----------------------------------------------------------------
@@ -246,9 +246,9 @@ def test_wrong_values_score_nothing_on_their_question(graded, assignment_id, que
 @pytest.mark.parametrize("assignment_id,question,name,source", CORRECT_PARAMS)
 def test_correct_variant_gets_full_marks(graded, assignment_id, question, name, source):
     result = result_of(graded, assignment_id, student_of("correct", question, name))
-    assert all(cell["status"] == "ok" for cell in result["cells"]), result["cells"]
-    assert result["questions"][question]["status"] == "passed", describe_checks(result, question)
-    assert result["auto_total"] == result["auto_max"], describe_checks(result)
+    assert all(cell.status == "ok" for cell in result.cells), result.cells
+    assert result.questions[question].status == "passed", describe_checks(result, question)
+    assert result.auto_total == result.auto_max, describe_checks(result)
 
 
 # --- the self-check (public checks in the student's kernel) against the grade ---------------
@@ -283,10 +283,10 @@ def test_a_green_self_check_means_full_marks(graded, kernel, assignment_id, stud
     """
     result = result_of(graded, assignment_id, student)
     verdicts = kernel(assignment_id)[student]
-    for q, mark in result["questions"].items():
+    for q, mark in result.questions.items():
         green = all(r.status == PASSED for r in verdicts.values() if r.question == q)
         if green and not (q == question and label is HARD_CODED):
-            assert mark["points"] == mark["max_points"], \
+            assert mark.points == mark.max_points, \
                 f"{q}: the self-check is green but the grade is {mark['points']}/{mark['max_points']}\n" \
                 + describe_checks(result, q)
 
@@ -295,13 +295,13 @@ def test_a_green_self_check_means_full_marks(graded, kernel, assignment_id, stud
 def test_self_check_and_grader_agree_on_every_public_check(graded, kernel, assignment_id, student, question, label,
                                                            answers):
     result = result_of(graded, assignment_id, student)
-    graded_public = {c["name"]: c for c in result["checks"] if not c["hidden"]}
+    graded_public = {c.name: c for c in result.checks if not c.hidden}
     for name, local in kernel(assignment_id)[student].items():
         sandbox = graded_public[name]
-        assert (local.status == PASSED) == (sandbox["status"] == PASSED), \
+        assert (local.status == PASSED) == (sandbox.status == PASSED), \
             f"{name}: kernel {local.status} ({local.message}) vs grader {sandbox['status']} ({sandbox['message']})"
-        assert local.mistake == sandbox["mistake"] or sandbox["status"] != "failed" \
-            or "fails its own checks" in (sandbox["mistake"] or ""), (name, local.mistake, sandbox["mistake"])
+        assert local.mistake == sandbox.mistake or sandbox.status != "failed" \
+            or "fails its own checks" in (sandbox.mistake or ""), (name, local.mistake, sandbox.mistake)
 
 
 @pytest.mark.parametrize("assignment_id,question,name,source,expected",

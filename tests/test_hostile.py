@@ -153,9 +153,9 @@ def test_every_submission_has_a_row_and_honest_ones_keep_full_marks(batch):
 def test_hostile_submission_earns_nothing_and_says_why(batch, name):
     run, *_ = batch
     result = run.results[name]
-    assert result["auto_total"] == 0, [c for c in result["checks"] if c["points"]]
+    assert result.auto_total == 0, [c for c in result.checks if c.points]
     assert float(run.rows[name]["total"]) == 0
-    statuses = {q["status"] for q in result["questions"].values()} | {result["status"]}
+    statuses = {q.status for q in result.questions.values()} | {result.status}
     assert statuses - {"graded"}, "no meaningful status"
 
 
@@ -176,7 +176,7 @@ def test_each_case_ends_within_its_own_limit_plus_a_few_seconds(batch):
     # The longest a single case may legitimately take: one cell or call limit, the 2 s grace
     # for a child that blocks its timer, and a few seconds of slack for a loaded machine.
     bound = max(limits.cell_seconds, limits.call_seconds) + 2 + 5
-    slow = {name: r["seconds"] for name, r in run.results.items() if r.get("seconds", 0) > bound}
+    slow = {name: r.seconds for name, r in run.results.items() if r.seconds > bound}
     assert not slow, f"cases over {bound} s: {slow}"
 
 

@@ -119,7 +119,7 @@ def test_the_batch_completes_and_honest_work_keeps_full_marks(batch):
     run, out = batch
     for student in ("honest", "copied", "name", "name~2", "name~3", "grades.csv", "gradebook.sqlite", "summary.html",
                     "feedback", "review", "histogram.png", "nbg", "list-grade-id"):
-        assert float(run.rows[student]["total"]) == FULL, (student, run.results[student]["message"])
+        assert float(run.rows[student]["total"]) == FULL, (student, run.results[student].message)
     assert (out / "grades.csv").is_file() and (out / "gradebook.sqlite").is_file()
     assert (out / "summary.html").is_file() and (out / "histogram.png").is_file()
 
@@ -129,7 +129,7 @@ def test_text_that_cannot_be_encoded_is_made_valid_not_fatal(batch):
     assert float(run.rows["surrogate"]["total"]) == FULL
     folder = student_folder(out, "surrogate")
     assert "bad \ufffd text" in (folder / "feedback.html").read_text(encoding="utf-8")
-    assert any("\ufffd and more" in w["answer"] for w in run.results["surrogate"]["written"].values())
+    assert any("\ufffd and more" in w.answer for w in run.results["surrogate"].written.values())
 
 
 def test_a_file_name_that_is_not_utf8_keeps_a_readable_distinct_id(batch):
@@ -146,8 +146,8 @@ def test_a_file_name_that_is_not_utf8_keeps_a_readable_distinct_id(batch):
 def test_what_cannot_be_graded_gets_a_row_that_says_why(batch, student, reason):
     run, _ = batch
     result = run.results[student]
-    assert result["status"] == "unreadable" and result["auto_total"] == 0
-    assert reason in result["message"], result["message"]
+    assert result.status == "unreadable" and result.auto_total == 0
+    assert reason in result.message, result.message
     assert run.rows[student]["status"] == "unreadable"
 
 
@@ -172,7 +172,7 @@ def test_a_folder_of_links_and_fifos_does_not_block(tmp_path):
     subs.mkdir()
     os.mkfifo(subs / "a.ipynb")
     process = run_dlbasics("grade", ASSIGNMENT.id, subs, "--out", tmp_path / "out", "--quiet", timeout=120)
-    assert read_outputs(tmp_path / "out", process).results["a"]["status"] == "unreadable"
+    assert read_outputs(tmp_path / "out", process).results["a"].status == "unreadable"
 
 
 def test_a_grader_fault_is_its_own_status_and_fails_the_command(tmp_path):
@@ -196,7 +196,7 @@ def test_a_grader_fault_is_its_own_status_and_fails_the_command(tmp_path):
     assert "grader itself failed" in process.stderr
     run = read_outputs(tmp_path / "out", process)
     assert run.rows["alice"]["status"] == "grader error"
-    assert run.results["alice"]["questions"]["predict"]["status"] == "grader error"
+    assert run.results["alice"].questions["predict"].status == "grader error"
     assert float(run.rows["alice"]["total"]) == FULL  # the working checks still count
 
 

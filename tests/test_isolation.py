@@ -189,8 +189,8 @@ def _planter() -> dict:
 def observed(result: dict) -> dict[str, dict]:
     """What the submission's probe cells reported from inside the sandbox, by probe name."""
     found = {}
-    for cell in result["cells"]:
-        match = re.search(r"OBS (\{.*\})", cell.get("message") or "")
+    for cell in result.cells:
+        match = re.search(r"OBS (\{.*\})", cell.message or "")
         if match:
             report = json.loads(match.group(1))
             found[report["probe"]] = report
@@ -256,7 +256,7 @@ def _all_output_text(run) -> str:
 def test_the_planter_could_plant_but_nothing_writable_is_on_sys_path(forward, backward):
     for run, planter in ((forward[0], "a-planter"), (backward, "c-planter")):
         result = run.results[planter]
-        assert result["auto_total"] == FULL, result["checks"]
+        assert result.auto_total == FULL, result.checks
         seen = observed(result)
         assert seen["planter"]["planted"], "the attack did not run: it planted nothing"
         assert seen["planter"]["writable_on_path"] == []
@@ -270,12 +270,12 @@ def test_the_planter_could_plant_but_nothing_writable_is_on_sys_path(forward, ba
 def test_neighbours_keep_their_grades_in_both_orders(forward, backward, order):
     run = forward[0] if order == "forward" else backward
     honest, blank = ("b-honest", "c-blank") if order == "forward" else ("a-honest", "b-blank")
-    assert run.results[honest]["auto_total"] == FULL, run.results[honest]["checks"]
+    assert run.results[honest].auto_total == FULL, run.results[honest].checks
     assert float(run.rows[honest]["total"]) == FULL
-    assert run.results[blank]["auto_total"] == 0
+    assert run.results[blank].auto_total == 0
     assert float(run.rows[blank]["total"]) == 0
     if order == "forward":
-        assert run.results["g-honest-after"]["auto_total"] == FULL
+        assert run.results["g-honest-after"].auto_total == FULL
 
 
 def test_a_later_submission_finds_nothing_an_earlier_one_left(forward):
@@ -306,7 +306,7 @@ def test_each_submission_runs_as_its_own_uid(forward):
 def test_tmp_is_capped_in_size_and_files_and_the_submission_keeps_its_points(forward):
     run, shmem = forward
     result = run.results["d-filler"]
-    assert result["auto_total"] == FULL, result["checks"]
+    assert result.auto_total == FULL, result.checks
     # The 2 GiB it tried to keep in memory never reached the machine (tmpfs pages are Shmem).
     assert shmem.peak - shmem.start < 1 * 2**30, f"Shmem rose by {(shmem.peak - shmem.start) / 2**20:.0f} MiB"
     # The writes stopped at the caps, well within the cell's time: the cell says so itself.
@@ -320,22 +320,22 @@ def test_tmp_is_capped_in_size_and_files_and_the_submission_keeps_its_points(for
 def test_added_cells_share_their_budget_and_the_answers_still_run(forward):
     run, _ = forward
     result = run.results["f-slow-cells"]
-    assert result["auto_total"] == FULL, result["checks"]
-    cells = {cell["label"]: cell for cell in result["cells"]}
-    skipped = [c for c in cells.values() if c["status"] == "skipped"]
-    assert skipped and all("used up" in c["message"] for c in skipped)
+    assert result.auto_total == FULL, result.checks
+    cells = {cell.label: cell for cell in result.cells}
+    skipped = [c for c in cells.values() if c.status == "skipped"]
+    assert skipped and all("used up" in c.message for c in skipped)
     answers = [label for label in ("to_column_tensors", "predict", "fit_least_squares", "plot_regression",
                                    "train_model") if label in cells]
-    assert all(cells[label]["status"] == "ok" for label in answers)
+    assert all(cells[label].status == "ok" for label in answers)
 
 
 def test_a_child_that_hangs_after_its_last_call_costs_only_the_closing_grace(forward):
     run, _ = forward
     result = run.results["e-hanger"]
-    assert result["status"] == "graded" and result["auto_total"] == FULL, result
+    assert result.status == "graded" and result.auto_total == FULL, result
     # Generous: the honest work takes about a second; the old grader waited 30 s here.
     limits = Limits()
-    assert result["seconds"] < limits.close_seconds + 15, result["seconds"]
+    assert result.seconds < limits.close_seconds + 15, result.seconds
 
 
 def test_a_huge_cell_of_shell_escapes_is_transformed_inside_the_sandbox(tmp_path):
@@ -347,9 +347,9 @@ def test_a_huge_cell_of_shell_escapes_is_transformed_inside_the_sandbox(tmp_path
                           timeout=240)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = run.results["shell"]
-    assert result["auto_total"] == FULL, result["checks"]
-    cell = next(c for c in result["cells"] if c["label"].startswith("added"))
-    assert cell["status"] in ("timeout", "error"), cell
+    assert result.auto_total == FULL, result.checks
+    cell = next(c for c in result.cells if c.label.startswith("added"))
+    assert cell.status in ("timeout", "error"), cell
     # The whole run (grader, worker start, the child's bounded attempt) in CPU seconds: the
     # transformation in the grader used to cost minutes of CPU before any clock started.
     used = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)

@@ -24,6 +24,8 @@ from autograder.checks import ASSIGNMENTS
 from autograder.course import init, load
 from autograder.grading.grade import GRADER_ERROR, empty_result, finish_result, load_template
 from autograder.grading.gradebook import Gradebook
+from autograder.grading.result import Result
+from autograder.selfcheck.status import Status
 
 LR, GD = ASSIGNMENTS["01-linear-regression"], ASSIGNMENTS["02-gradient-descent"]
 TEMPLATES = {a.id: load_template(a) for a in (LR, GD)}
@@ -51,17 +53,17 @@ ROSTER = [  # id, name, email, lms_id, section
 
 
 def result(assignment, student: str, lost: tuple[str, ...] = (), submitted: dt.datetime | None = None,
-           answer: str = "An answer.", status: str = "graded") -> dict:
+           answer: str = "An answer.", status: str = "graded") -> Result:
     """A graded result: every check passed but those of the questions in ``lost``."""
     template = TEMPLATES[assignment.id]
-    r = empty_result(assignment, template, student, Path(f"{student}.ipynb"), status, "", digest=f"h-{student}")
-    for check in r["checks"]:
-        passed = check["question"] not in lost
-        check.update(status="passed" if passed else "failed", points=check["max_points"] if passed else 0,
-                     message="ok" if passed else "wrong value")
-    r["questions"], r["written"] = {}, {}
+    r = empty_result(assignment, template, student, Path(f"{student}.ipynb"), Status(status), "", digest=f"h-{student}")
+    for check in r.checks:
+        passed = check.question not in lost
+        check.status = Status.PASSED if passed else Status.FAILED
+        check.points, check.message = (check.max_points, "ok") if passed else (0, "wrong value")
+    r.questions, r.written = {}, {}
     r = finish_result(r, template, {WRITTEN[assignment.id]: answer})
-    r["submitted_at"] = (submitted or DUE - dt.timedelta(hours=2)).isoformat()
+    r.submitted_at = (submitted or DUE - dt.timedelta(hours=2)).isoformat()
     return r
 
 

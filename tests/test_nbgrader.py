@@ -321,13 +321,13 @@ def test_nbgrader_and_dlbasics_agree_on_every_question_of_the_corpus(corpus_verd
     assert set(nbgrader) == set(dlbasics.results) and (len(nbgrader) > 30 or ONLY)
     disagreements = []
     for student, cells in nbgrader.items():
-        questions = dlbasics.results[student]["questions"]
+        questions = dlbasics.results[student].questions
         assert set(cells) == set(questions), student
         for question, full in cells.items():
-            ours = questions[question]["points"] == questions[question]["max_points"]
+            ours = questions[question].points == questions[question].max_points
             if ours != full:
                 failing = [f"{c['name']}: {c['message']}" for c in dlbasics.checks(student, question)
-                           if c["status"] != "passed"]
+                           if c.status != "passed"]
                 disagreements.append(f"{student} / {question}: nbgrader {'full' if full else 'not full'}, "
                                      f"dlbasics {questions[question]['points']}/{questions[question]['max_points']} "
                                      f"{failing}")

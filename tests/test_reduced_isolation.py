@@ -22,9 +22,9 @@ def test_rlimits_only_mode_grades_and_reports_reduced_isolation(tmp_path):
     run = read_outputs(out, process)
     assert float(run.rows["honest"]["automatic"]) == sum(load_template(assignment).points.values())
     assert float(run.rows["loop"]["total"]) == 0 and float(run.rows["exit"]["total"]) == 0
-    assert run.results["exit"]["status"] == "crashed"
+    assert run.results["exit"].status == "crashed"
     for result in run.results.values():
-        assert result["isolation"] == "rlimits" and "isolation reduced" in result["isolation_note"]
+        assert result.isolation == "rlimits" and "isolation reduced" in result.isolation_note
     assert "isolation reduced" in process.stdout
     assert "isolation reduced" in run.gradescope("honest")["output"]
     assert not any(name.startswith("dlbasics-scratch-") for name in os.listdir("/tmp")), "scratch left behind"

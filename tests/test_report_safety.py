@@ -22,6 +22,7 @@ import pytest
 from conftest import DLBASICS, KIT_ROOT, grade_notebooks
 from PIL import Image
 
+from autograder.grading.result import Result
 from autograder.report import feedback, grades_csv, outputs, review, summary
 from autograder.report.safe import (
     CSP,
@@ -153,10 +154,12 @@ def huge_png_header(width=100_000, height=100_000) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
-def hostile_result(plots: dict) -> dict:
+def hostile_result(plots: dict, student: str = HTML_ID + "\ud800") -> Result:
+    """A result whose every text is hostile, lone surrogates included (from_json would make them
+    valid: they are put back, as a writer must survive them whatever reaches it)."""
     evil = " ".join(EVIL_HTML) + EVIL_TERMINAL + "\ud800"
     questions = {q: {"points": 0.0, "max_points": 3.0, "status": "failed", "mistakes": [evil]} for q in plots}
-    return {
+    result = Result.from_json({
         "assignment": ASSIGNMENT, "student": HTML_ID + "\ud800", "status": "graded", "message": evil,
         "isolation_note": "", "auto_total": 0.0, "auto_max": 3.0 * len(plots), "max_points": 3.0 * len(plots),
         "questions": questions, "plots": plots, "notes": [], "written": {},
@@ -164,7 +167,12 @@ def hostile_result(plots: dict) -> dict:
                     "message": evil, "hidden": hidden, "mistake": evil}
                    for q in plots for hidden in (False, True)],
         "cells": [{"label": evil, "status": "error", "message": evil}],
-    }
+    })
+    result.student, result.message = student, evil
+    for check in result.checks:
+        check.name, check.message, check.mistake = "test_" + evil, evil, evil
+    result.plots = {q: png for q, png in plots.items() if png is not None}  # as the child sent them
+    return result
 
 
 def test_feedback_escapes_every_field_and_embeds_only_re_encoded_pngs(tmp_path):
@@ -274,7 +282,7 @@ def test_csv_cells_that_would_run_are_neutralised():
     assert csv_row([-2, -0.5, 18.0, 3, "alice", "", "a-b", "not attempted"]) == [
         "-2", "-0.5", "18", "3", "alice", "", "a-b", "not attempted"]
     assert csv_cell("a\x00b\x1bc\ud800") == "abc\ufffd"
-    results = [{**hostile_result({"q": None}), "student": student} for student in [*FORMULA_IDS, "honest"]]
+    results = [hostile_result({"q": None}, student) for student in [*FORMULA_IDS, "honest"]]
     rows = list(csv.reader(io.StringIO(grades_csv.render(results, ["q"], [], {}))))
     assert {row[0] for row in rows[1:]} == {"'" + s for s in FORMULA_IDS} | {"honest"}
     assert all(row[1] == "0" and row[2] == "0" for row in rows[1:])
@@ -331,8 +339,8 @@ def test_every_page_of_a_hostile_class_is_inert(graded):
         parsed = audit(page.read_text(encoding="utf-8"), str(page.relative_to(graded.out)))
         texts[page] = "".join(parsed.text)
     # The attacks were graded as fully answered notebooks, and are on the pages as text.
-    assert all(float(r["auto_total"]) == 18 for r in graded.results.values()), {
-        s: r["auto_total"] for s, r in graded.results.items()}
+    assert all(float(r.auto_total) == 18 for r in graded.results.values()), {
+        s: r.auto_total for s, r in graded.results.items()}
     hostile = next(p for p in pages if p.name == "feedback.html" and HTML_ID in texts[p])
     assert "</pre><script>alert(1)</script>" in texts[hostile] and "MARKER" in texts[hostile]
     assert "could not be shown" in texts[hostile]

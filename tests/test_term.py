@@ -99,9 +99,9 @@ def test_a_students_own_error_message_never_carries_hidden_inputs(tmp_path):
     out = tmp_path / "out"
     run_dlbasics("grade", ASSIGNMENT.id, tmp_path / "subs", "--out", out, "--quiet", "--release")
     run = read_outputs(out)
-    hidden = [c for c in run.checks("mallory", "predict") if c["hidden"]]
-    assert hidden and all(c["status"] == "failed" for c in hidden), "the leaky answer must fail a hidden check"
-    assert any("on the hidden inputs" in c["message"] for c in hidden)
+    hidden = [c for c in run.checks("mallory", "predict") if c.hidden]
+    assert hidden and all(c.status == "failed" for c in hidden), "the leaky answer must fail a hidden check"
+    assert any("on the hidden inputs" in c.message for c in hidden)
     folder = student_folder(out, "mallory")
     for path in (folder / "results.json", folder / "feedback.html", out / "grades.csv", out / "gradebook.sqlite"):
         assert b"LEAK" not in path.read_bytes(), path

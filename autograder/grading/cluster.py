@@ -37,6 +37,8 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from autograder.checks import get_assignment, seed, using_seed
 from autograder.grading.grade import UNREADABLE, Batch, empty_result, grade_one, grader_version, load_template
 from autograder.grading.intake import Submission, digest, read_submission
+from autograder.grading.result import Result
+from autograder.grading.run import ClusterUnavailable
 from autograder.notebook.submission import UnreadableNotebook
 from autograder.sandbox.pool import Limits, SandboxUnavailable, Worker, isolation_mode
 
@@ -53,10 +55,6 @@ IN_FLIGHT_PER_THREAD = 4
 # or two; a cluster still without a worker after this is not coming back by itself.
 CONNECT_SECONDS = 30.0
 NO_WORKER_SECONDS = 300.0
-
-
-class ClusterUnavailable(RuntimeError):
-    """The cluster cannot be reached or has lost every worker: nothing is recorded in its name."""
 
 
 class VersionMismatch(RuntimeError):
@@ -163,7 +161,7 @@ class SandboxPool(WorkerPlugin):
             finally:
                 self.release(sandbox)
         # JSON text, so that only data goes back to the grader.
-        return json.dumps(result)
+        return json.dumps(result.to_json())
 
 
 def _mismatch(theirs: dict, mine: dict) -> str:
@@ -330,7 +328,7 @@ class _Run:
                                     key=f"dlbasics-grade-{self.token}-{index}", pure=False)
         return future, sha
 
-    def _result(self, future, submission: Submission, sha: str) -> dict:
+    def _result(self, future, submission: Submission, sha: str) -> Result:
         from distributed import KilledWorker
 
         batch = self.batch
@@ -347,22 +345,22 @@ class _Run:
                                                "please report it")
             result = batch.fault(submission, f"internal grader error on a Dask worker ({type(error).__name__}: "
                                              f"{error}); no points awarded, please report it")
-            result["traceback"] = "".join(traceback.format_tb(future.traceback()))[-4000:]
+            result.traceback = "".join(traceback.format_tb(future.traceback()))[-4000:]
             return result
         try:
-            result = json.loads(future.result())
-        except (TypeError, ValueError) as error:
+            result = Result.from_json(json.loads(future.result()))
+        except (TypeError, ValueError) as error:  # BadResult is a ValueError
             return batch.fault(submission, f"a Dask worker sent back something that is not a result ({error}); "
                                            "no points awarded, please report it")
         # The one result for this submission, or nothing: never a row under another name.
-        if not isinstance(result, dict) or (result.get("assignment"), result.get("student"), result.get("hash")) != (
+        if (result.assignment, result.student, result.hash) != (
                 batch.assignment.id, submission.student, sha):
             return batch.fault(submission, "a Dask worker sent back the result of another submission; no points "
                                            "awarded, please report it")
-        result["submitted_at"] = submission.submitted_at  # as Batch does: known here, not on the node
+        result.submitted_at = submission.submitted_at  # as Batch does: known here, not on the node
         return result
 
-    def _finish(self, result: dict, reused: bool) -> None:
+    def _finish(self, result: Result, reused: bool) -> None:
         self.batch.commit(result, reused, self.gradebook)  # the one writer of the gradebook: this thread
         if self.on_result:
             self.on_result(result, reused)

@@ -22,11 +22,11 @@ from pathlib import Path
 from autograder.checks import KIT_ROOT, Assignment, AssignmentError, seed
 from autograder.course import seed_fingerprint
 from autograder.grading.intake import Submission, digest, read_submission
+from autograder.grading.result import MAX_ANSWER_CHARS, BadResult, QuestionResult, Result, WrittenAnswer
 from autograder.notebook.submission import Template, UnreadableNotebook, load_notebook, parse_notebook, rebuild
 from autograder.sandbox.pool import Limits, SandboxUnavailable, Worker, isolation_mode, isolation_note
-from autograder.selfcheck.api import CRASHED, ERROR, NOT_ATTEMPTED, PASSED, TIMEOUT, Student, run_check
+from autograder.selfcheck.api import CRASHED, ERROR, NOT_ATTEMPTED, PASSED, TIMEOUT, CheckResult, Student, run_check
 from autograder.selfcheck.status import Status
-from autograder.text import valid_data
 
 # A submission's own statuses (see Status). ``grader error`` is the grader's own fault (a
 # check that raised, a sandbox that could not start, a bug here): the row says so, no point is
@@ -88,8 +88,8 @@ def grader_version(assignment: Assignment, limits: Limits, mode: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def _question_status(checks: list[dict]) -> str:
-    statuses = {c["status"] for c in checks}
+def _question_status(checks: list[CheckResult]) -> Status:
+    statuses = {c.status for c in checks}
     if statuses == {PASSED}:
         return PASSED
     if statuses == {NOT_ATTEMPTED}:
@@ -101,21 +101,15 @@ def _question_status(checks: list[dict]) -> str:
     for word in (TIMEOUT, CRASHED):
         if word in statuses:
             return word
-    return Status.PARTIAL if any(c["points"] for c in checks) else Status.FAILED
+    return Status.PARTIAL if any(c.points for c in checks) else Status.FAILED
 
 
-def empty_result(assignment: Assignment, template: Template, student: str, path: Path, status: str,
-                 message: str, digest: str = "") -> dict:
+def empty_result(assignment: Assignment, template: Template, student: str, path: Path, status: Status,
+                 message: str, digest: str = "") -> Result:
     """The row of a submission that could not be graded: every question zero, with the reason."""
-    result = {
-        "assignment": assignment.id, "student": student, "file": str(path), "hash": digest,
-        "status": status, "message": message, "isolation": "", "isolation_note": "",
-        "questions": {}, "checks": [], "cells": [], "notes": [], "written": {},
-    }
-    for check in assignment.checks():
-        result["checks"].append({"name": check.__name__, "question": check.question, "points": 0,
-                                 "max_points": check.points, "status": status, "message": message,
-                                 "hidden": check.hidden, "mistake": None})
+    result = Result(assignment.id, student, str(path), status, message, hash=digest)
+    result.checks = [CheckResult(check.__name__, check.question, 0, check.points, status, message, check.hidden)
+                     for check in assignment.checks()]
     return finish_result(result, template)
 
 
@@ -124,26 +118,25 @@ def untouched(answer: str) -> bool:
     return answer.strip() in ("", "YOUR ANSWER HERE")
 
 
-def finish_result(result: dict, template: Template, written: dict | None = None) -> dict:
+def finish_result(result: Result, template: Template, written: dict | None = None) -> Result:
+    """Sum the checks into questions and totals, and collect the written answers."""
     for question in template.points:
-        checks = [c for c in result["checks"] if c["question"] == question]
-        result["questions"][question] = {
-            "points": sum(c["points"] for c in checks), "max_points": template.points[question],
-            "status": _question_status(checks) if checks else NOT_ATTEMPTED,
-            "mistakes": sorted({c["mistake"] for c in checks if c.get("mistake")}),
-        }
+        checks = result.checks_of(question)
+        result.questions[question] = QuestionResult(
+            points=sum(c.points for c in checks), max_points=template.points[question],
+            status=_question_status(checks) if checks else NOT_ATTEMPTED,
+            mistakes=sorted({c.mistake for c in checks if c.mistake}))
     for grade_id, max_points in template.written.items():
         answer = (written or {}).get(grade_id, "")
-        result["written"][grade_id] = {"max_points": max_points, "answer": answer[:20_000],
-                                       "untouched": untouched(answer)}
-    result["auto_total"] = sum(q["points"] for q in result["questions"].values())
-    result["auto_max"] = sum(template.points.values())
-    result["max_points"] = result["auto_max"] + sum(template.written.values())
+        result.written[grade_id] = WrittenAnswer(max_points, answer[:MAX_ANSWER_CHARS], untouched(answer))
+    result.auto_total = sum(q.points for q in result.questions.values())
+    result.auto_max = sum(template.points.values())
+    result.max_points = result.auto_max + sum(template.written.values())
     return result
 
 
 def grade_one(assignment: Assignment, template: Template, student: str, path: Path, worker: Worker,
-              data: bytes | None = None, sha: str | None = None) -> dict:
+              data: bytes | None = None, sha: str | None = None) -> Result:
     """Grade one notebook from ``data``, the bytes intake read (read here if not given), whose
     hash ``sha`` the caller may have computed already.
 
@@ -165,37 +158,43 @@ def grade_one(assignment: Assignment, template: Template, student: str, path: Pa
         worker.start()  # before the clock starts: "seconds" is this submission's own time
     started = time.monotonic()
     session = worker.open(rebuilt.cells)
-    checks = [run_check(fn, HiddenInputs(session) if fn.hidden else session).as_dict() for fn in assignment.checks()]
+    checks = [run_check(fn, HiddenInputs(session) if fn.hidden else session) for fn in assignment.checks()]
     plots = _student_plots(assignment, session)
     report = session.close()
-    _blame_broken_cells(checks, session.cells)
+    cells = [c for c in session.cells if isinstance(c, dict)]
+    _blame_broken_cells(checks, cells)
     status, message = GRADED, ""
     if session.ended:
-        status, message = session.ended, session.ended_message
+        status, message = Status(session.ended), session.ended_message
     elif report.get("worker_died"):
         status, message = CRASHED, "the sandbox worker died while this submission ran"
-    result = {
-        "assignment": assignment.id, "student": student, "file": str(path), "hash": sha,
-        "status": status, "message": message, "isolation": worker.mode,
-        "isolation_note": isolation_note(worker.mode), "questions": {}, "checks": checks,
-        "cells": [{k: c.get(k) for k in ("label", "status", "message")} for c in session.cells
-                  if isinstance(c, dict)],
-        "notes": rebuilt.notes, "written": {}, "plots": plots, "seconds": round(time.monotonic() - started, 3),
-    }
-    # Everything the child sent is student-controlled text: valid before it is stored or shown.
-    result = finish_result(valid_data(result), template, rebuilt.written)
-    faults = [c for c in result["checks"] if c["status"] == ERROR]
+    # Everything the child sent is student-controlled text: from_json makes it valid and checks
+    # its types before it is stored or shown.
+    try:
+        result = Result.from_json({
+            "assignment": assignment.id, "student": student, "file": str(path), "hash": sha,
+            "status": status, "message": message, "isolation": worker.mode,
+            "isolation_note": isolation_note(worker.mode), "checks": [asdict(c) for c in checks],
+            "cells": [{k: c.get(k) for k in ("label", "status", "message")} for c in cells],
+            "notes": rebuilt.notes, "plots": plots, "seconds": round(time.monotonic() - started, 3),
+        })
+    except BadResult as error:
+        return empty_result(assignment, template, student, path, GRADER_ERROR,
+                            f"the sandbox's report could not be read ({error}); no points awarded, please report it",
+                            sha)
+    result = finish_result(result, template, rebuilt.written)
+    faults = [c for c in result.checks if c.status == ERROR]
     if faults:
-        result["status"] = GRADER_ERROR
-        result["message"] = (f"{len(faults)} check(s) failed inside the grader ({faults[0]['name']}: "
-                             f"{faults[0]['message']}); they award no points. Please report it.")
-    elif status == GRADED and all(q["status"] == NOT_ATTEMPTED for q in result["questions"].values()):
-        result["status"], result["message"] = NOT_ATTEMPTED, "no function of the assignment was implemented"
+        result.status = GRADER_ERROR
+        result.message = (f"{len(faults)} check(s) failed inside the grader ({faults[0].name}: "
+                          f"{faults[0].message}); they award no points. Please report it.")
+    elif status == GRADED and all(q.status == NOT_ATTEMPTED for q in result.questions.values()):
+        result.status, result.message = NOT_ATTEMPTED, "no function of the assignment was implemented"
     _name_failing_dependencies(result, rebuilt.sources)
-    slow = [q for q, info in result["questions"].items() if info["status"] == TIMEOUT]
-    slow += [f"cell {c['label']}" for c in result["cells"] if c.get("status") == Status.TIMEOUT]
-    if slow and not result["message"]:
-        result["message"] = "ran out of time in: " + ", ".join(slow)
+    slow = [q for q, info in result.questions.items() if info.status == TIMEOUT]
+    slow += [f"cell {c.label}" for c in result.cells if c.status == TIMEOUT]
+    if slow and not result.message:
+        result.message = "ran out of time in: " + ", ".join(slow)
     return result
 
 
@@ -252,41 +251,40 @@ def _student_plots(assignment: Assignment, session) -> dict[str, str]:
     return plots
 
 
-def _name_failing_dependencies(result: dict, sources: dict[str, str]) -> None:
+def _name_failing_dependencies(result: Result, sources: dict[str, str]) -> None:
     """A function that calls another question's failing function fails through it: say so.
 
     The grader calls the student's own functions, so ``gradient_descent`` built on a wrong
     ``gradient_descent_step`` loses its points too; the feedback then names the cause rather
     than leaving an unexplained wrong number.
     """
-    questions = result["questions"]
+    questions = result.questions
     for question, source in sources.items():
-        used = [other for other in questions if other != question and questions[other]["status"] != PASSED
+        used = [other for other in questions if other != question and questions[other].status != PASSED
                 and re.search(rf"\b{re.escape(other)}\s*\(", source)]
         if not used or question not in questions:
             continue
         names = " and ".join(f"`{other}`" for other in used)
         fails = "fails its own checks" if len(used) == 1 else "fail their own checks"
-        for check in result["checks"]:
-            if check["question"] == question and check["status"] == Status.FAILED:
+        for check in result.checks_of(question):
+            if check.status == Status.FAILED:
                 # What looks like this function's own slip may be the other's: name the cause first.
-                symptom = f" (the result looks like: {check['mistake']})" if check.get("mistake") else ""
-                check["mistake"] = f"uses {names}, which {fails}{symptom}"
-                check["message"] += f" Note: `{question}` calls your {names}, which {fails}; fix that first."
-        questions[question]["mistakes"] = sorted({c["mistake"] for c in result["checks"]
-                                                  if c["question"] == question and c.get("mistake")})
+                symptom = f" (the result looks like: {check.mistake})" if check.mistake else ""
+                check.mistake = f"uses {names}, which {fails}{symptom}"
+                check.message += f" Note: `{question}` calls your {names}, which {fails}; fix that first."
+        questions[question].mistakes = sorted({c.mistake for c in result.checks_of(question) if c.mistake})
 
 
-def _blame_broken_cells(checks: list[dict], cells: list[dict]) -> None:
+def _blame_broken_cells(checks: list[CheckResult], cells: list[dict]) -> None:
     """A function missing because its own cell failed was attempted: say what broke, not "not implemented"."""
-    broken = {c.get("label"): c for c in cells if isinstance(c, dict) and c.get("status") != "ok"}
+    broken = {c.get("label"): c for c in cells if c.get("status") != "ok"}
     for check in checks:
-        cell = broken.get(check["question"])
-        if cell and check["status"] == NOT_ATTEMPTED:
+        cell = broken.get(check.question)
+        if cell and check.status == NOT_ATTEMPTED:
             lines = [line for line in str(cell.get("message", "")).splitlines() if line.strip()]
-            check["status"] = TIMEOUT if cell["status"] == Status.TIMEOUT else Status.FAILED
-            check["message"] = (f"the cell defining `{check['question']}` did not run: "
-                                f"{lines[-1] if lines else cell['status']}")
+            check.status = TIMEOUT if cell.get("status") == "timeout" else Status.FAILED
+            check.message = (f"the cell defining `{check.question}` did not run: "
+                             f"{lines[-1] if lines else cell.get('status')}")
 
 
 @dataclass
@@ -297,15 +295,15 @@ class Change:
     new: float
 
 
-def diff(previous: dict | None, result: dict) -> list[Change]:
+def diff(previous: Result | None, result: Result) -> list[Change]:
     """What a regrade changed, question by question."""
     if previous is None:
         return []
     changes = []
-    for question, info in result["questions"].items():
-        old = previous.get("questions", {}).get(question, {}).get("points")
-        if old is not None and old != info["points"]:
-            changes.append(Change(result["student"], question, old, info["points"]))
+    for question, info in result.questions.items():
+        old = previous.questions.get(question)
+        if old is not None and old.points != info.points:
+            changes.append(Change(result.student, question, old.points, info.points))
     return changes
 
 
@@ -349,14 +347,14 @@ class Batch:
         for thread in threads:
             thread.join()
 
-    def commit(self, result: dict, reused: bool, gradebook) -> None:
+    def commit(self, result: Result, reused: bool, gradebook) -> None:
         """Record one new result with the run's settings, and remember what it changed."""
         if gradebook is None or reused:
             return
         previous = gradebook.record(result, self.version, self.seed_fingerprint, self.limits_key)
         self.changes += diff(previous, result)
 
-    def _one(self, submission: Submission, worker: Worker, gradebook) -> tuple[dict, bool]:
+    def _one(self, submission: Submission, worker: Worker, gradebook) -> tuple[Result, bool]:
         student, path = submission.student, submission.path
         try:
             data = read_submission(path)
@@ -368,7 +366,7 @@ class Batch:
             if stored is not None:
                 return stored, True
         result = grade_one(self.assignment, self.template, student, path, worker, data, sha)
-        result["submitted_at"] = submission.submitted_at
+        result.submitted_at = submission.submitted_at
         return result, False
 
     def _work(self, todo: queue.Queue, done: queue.Queue, gradebook) -> None:
@@ -387,11 +385,11 @@ class Batch:
                     worker.stop()
                     result, reused = self.fault(submission, f"internal grader error ({type(error).__name__}: "
                                                             f"{error}); no points awarded, please report it"), False
-                    result["traceback"] = traceback.format_exc()[-4000:]
+                    result.traceback = traceback.format_exc()[-4000:]
                 done.put((result, reused))
         finally:
             worker.stop()
 
-    def fault(self, submission: Submission, message: str) -> dict:
+    def fault(self, submission: Submission, message: str) -> Result:
         return empty_result(self.assignment, self.template, submission.student, submission.path, GRADER_ERROR,
                             message)

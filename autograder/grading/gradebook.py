@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.grading.result import BadResult, Result
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS grades (
     assignment TEXT NOT NULL,
@@ -76,6 +78,18 @@ class GradebookMissing(FileNotFoundError):
     pass
 
 
+class GradebookCorrupt(ValueError):
+    """A stored row is not a result: the file was changed by something other than dlbasics."""
+
+
+def _load(text: str) -> Result:
+    try:
+        return Result.from_json(json.loads(text))
+    except (ValueError, BadResult) as error:
+        raise GradebookCorrupt(f"the gradebook holds a row that is not a grading result ({error}): restore it from "
+                               "a backup, or grade again into a new one with --gradebook") from None
+
+
 class Gradebook:
     def __init__(self, path: Path, create: bool = True):
         if not create and not path.is_file():
@@ -100,29 +114,30 @@ class Gradebook:
     def close(self) -> None:
         self.db.close()
 
-    def lookup(self, assignment: str, student: str, content_hash: str, grader_version: str) -> dict | None:
+    def lookup(self, assignment: str, student: str, content_hash: str, grader_version: str) -> Result | None:
         """The stored result if this exact submission was graded by this exact grader."""
         with self.lock:
             row = self.db.execute(
                 "SELECT result FROM grades WHERE assignment=? AND student=? AND content_hash=? AND grader_version=?",
                 (assignment, student, content_hash, grader_version)).fetchone()
-        return json.loads(row[0]) if row else None
+        return _load(row[0]) if row else None
 
-    def record(self, result: dict, grader_version: str, seed_fingerprint: str = "", limits: str = "") -> dict | None:
+    def record(self, result: Result, grader_version: str, seed_fingerprint: str = "",
+               limits: str = "") -> Result | None:
         """Store ``result`` (and append it to the history); return the result it replaced, if any."""
         with self._transaction():
             row = self.db.execute("SELECT result FROM grades WHERE assignment=? AND student=?",
-                                  (result["assignment"], result["student"])).fetchone()
+                                  (result.assignment, result.student)).fetchone()
             self.db.execute(
                 "INSERT OR REPLACE INTO grades (assignment, student, content_hash, grader_version, graded_at, "
                 "auto_total, status, result, seed_fingerprint, limits) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (result["assignment"], result["student"], result["hash"], grader_version, time.time(),
-                 result["auto_total"], result["status"], json.dumps(result), seed_fingerprint, limits))
-            questions = {q: info["points"] for q, info in result["questions"].items()}
+                (result.assignment, result.student, result.hash, grader_version, time.time(),
+                 result.auto_total, result.status, json.dumps(result.to_json()), seed_fingerprint, limits))
+            questions = {q: info.points for q, info in result.questions.items()}
             self.db.execute("INSERT INTO history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            (result["assignment"], result["student"], time.time(), result["hash"], grader_version,
-                             seed_fingerprint, result["auto_total"], result["status"], json.dumps(questions)))
-        return json.loads(row[0]) if row else None
+                            (result.assignment, result.student, time.time(), result.hash, grader_version,
+                             seed_fingerprint, result.auto_total, result.status, json.dumps(questions)))
+        return _load(row[0]) if row else None
 
     def settings(self, assignment: str) -> set[tuple[str, str]]:
         """The (seed fingerprint, limits) pairs the assignment's current grades were made with."""
@@ -140,10 +155,7 @@ class Gradebook:
     def set_manual(self, assignment: str, scores: list[tuple[str, str, float, str]]) -> None:
         """Store hand-graded scores, each tied to the hash of the answer it graded now."""
         with self._transaction():
-            answers = {}
-            for (result,) in self.db.execute("SELECT result FROM grades WHERE assignment=?", (assignment,)):
-                result = json.loads(result)
-                answers[result["student"]] = {q: w.get("answer", "") for q, w in result["written"].items()}
+            answers = self._answers(assignment)
             self.db.executemany(
                 "INSERT OR REPLACE INTO manual_scores (assignment, student, question, points, comment, answer_hash) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -154,10 +166,7 @@ class Gradebook:
     def manual_entries(self, assignment: str) -> dict[str, dict[str, Manual]]:
         """Every hand-graded score, with its comment, flagged stale if the answer changed since."""
         with self.lock:
-            answers = {}
-            for (result,) in self.db.execute("SELECT result FROM grades WHERE assignment=?", (assignment,)):
-                result = json.loads(result)
-                answers[result["student"]] = {q: w.get("answer", "") for q, w in result["written"].items()}
+            answers = self._answers(assignment)
             rows = self.db.execute("SELECT student, question, points, comment, answer_hash FROM manual_scores "
                                    "WHERE assignment=?", (assignment,)).fetchall()
         entries: dict[str, dict[str, Manual]] = {}
@@ -175,11 +184,16 @@ class Gradebook:
         with self.lock:
             return {row[0] for row in self.db.execute("SELECT student FROM grades WHERE assignment=?", (assignment,))}
 
-    def results(self, assignment: str) -> list[dict]:
+    def results(self, assignment: str) -> list[Result]:
         with self.lock:
             rows = self.db.execute("SELECT result FROM grades WHERE assignment=? ORDER BY student",
                                    (assignment,)).fetchall()
-        return [json.loads(row[0]) for row in rows]
+        return [_load(row[0]) for row in rows]
+
+    def _answers(self, assignment: str) -> dict[str, dict[str, str]]:
+        """Each student's stored written answers, by question."""
+        return {result.student: {q: w.answer for q, w in result.written.items()}
+                for result in self.results(assignment)}
 
     def _transaction(self):
         db, lock = self.db, self.lock

@@ -11,11 +11,13 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-from dataclasses import asdict
+import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from autograder.course import Course, CourseError
 from autograder.grading.grade import Change
+from autograder.grading.result import Result
 
 # The seed of a run that has no course: generated once, kept next to the gradebook.
 SEED_FILE = "secret-seed.txt"
@@ -103,3 +105,114 @@ def print_changes(changes: list[Change], stream=sys.stdout) -> None:
         for change in changes:
             print(terminal_text(f"  {change.student}: {change.question} {change.old:g} -> {change.new:g}"),
                   file=stream)
+
+
+class ClusterUnavailable(RuntimeError):
+    """The cluster cannot be reached or has lost every worker: nothing is recorded in its name."""
+
+
+class NothingToGrade(Exception):
+    """No notebook was found in what the instructor named."""
+
+
+@dataclass
+class RunOutcome:
+    """What one ``dlbasics grade`` run did; the caller decides what to print."""
+
+    results: list[Result]  # every row of the assignment's outputs, from the whole gradebook
+    questions: list[str] = field(default_factory=list)  # the automatically graded questions
+    graded: int = 0  # submissions graded in this run
+    reused: int = 0  # unchanged submissions whose stored grade was kept
+    seconds: float = 0.0
+    skipped: list = field(default_factory=list)  # intake's Skipped: files that are not submissions
+    differences: list[str] = field(default_factory=list)  # settings that changed, when regrading
+    changes: list[Change] = field(default_factory=list)  # question grades that a regrade changed
+    failed_writes: list[tuple[str, Exception]] = field(default_factory=list)
+
+    @property
+    def faults(self) -> list[str]:
+        """Students whose grading failed through the grader's own fault."""
+        from autograder.grading.grade import GRADER_ERROR
+
+        return [r.student for r in self.results if r.status == GRADER_ERROR]
+
+
+def grade_class(assignment, inputs: list[Path], out: Path, *, course: Course | None = None,
+                gradebook_path: Path | None = None, jobs: int | None = None, overrides: dict | None = None,
+                regrade: bool = False, cluster: str | None = None, released: bool = False, anonymous: bool = False,
+                progress=None, on_settings=None) -> RunOutcome:
+    """Grade a class: intake, settings, grading (here or on a Dask cluster), the gradebook, every output.
+
+    ``progress(total)`` returns a context manager with ``update(n)`` (a tqdm bar) or is None;
+    ``on_settings(differences)`` hears, before grading, which settings a regrade changes.
+    Raises :class:`NothingToGrade`, :class:`SettingsChanged`, ``SandboxUnavailable``,
+    ``ClusterUnavailable``; anything a student did is a row, never an exception.
+    """
+    import contextlib
+
+    from autograder.grading.grade import UNREADABLE, Batch, empty_result
+    from autograder.grading.gradebook import Gradebook
+    from autograder.grading.intake import find_submissions
+
+    submissions, skipped, problems = find_submissions(inputs, assignment, course.roster if course else None)
+    if not submissions and not problems:
+        raise NothingToGrade("no notebooks found in " + ", ".join(map(str, inputs)))
+    limits = limits_of(course, overrides or {})
+    seed, source = resolve_seed(course, out)
+    os.environ["DLBASICS_SEED"] = seed  # the grader's own process only: the sandbox gets a clean environment
+    gradebook = Gradebook(gradebook_path or out / "gradebook.sqlite")
+    try:
+        batch = Batch(assignment, jobs=jobs, limits=limits)
+        differences = check_settings(gradebook, batch, source, regrade)
+        outcome = RunOutcome([], list(batch.template.points), skipped=skipped, differences=differences)
+        batch.regrade = regrade
+        if on_settings:
+            on_settings(outcome.differences)
+        started = time.monotonic()
+
+        def count(result: Result, reused: bool) -> None:
+            outcome.reused += reused
+            outcome.graded += not reused
+
+        for student, path, reason in problems:  # a link, an ambiguous folder: a row that says so
+            batch.commit(empty_result(assignment, batch.template, student, path, UNREADABLE, reason), False, gradebook)
+        with progress(len(submissions)) if progress else contextlib.nullcontext() as bar:
+            if cluster:
+                from autograder.grading.cluster import run_on_cluster
+
+                run_on_cluster(batch, submissions, cluster, gradebook=gradebook, on_result=count, progress=bar)
+            else:
+                batch.run(submissions, gradebook=gradebook, on_result=count, progress=bar)
+        outcome.seconds = time.monotonic() - started
+        outcome.changes = batch.changes
+        # Every output is written from the whole gradebook: a run that graded one late notebook
+        # leaves the class's files complete, and a failed write is redone by the next run.
+        outcome.results, outcome.failed_writes = write_outputs(assignment, batch.template, gradebook, out, course,
+                                                               released=released, anonymous=anonymous)
+    finally:
+        gradebook.close()
+    return outcome
+
+
+def write_outputs(assignment, template, gradebook, out: Path, course: Course | None = None, released: bool = False,
+                  anonymous: bool = False) -> tuple[list[Result], list[tuple[str, Exception]]]:
+    """Every output of an assignment, from the whole gradebook (plus a row per roster student who
+    submitted nothing); returns ``(results, [(student or file, error), ...] that could not be written)``.
+    """
+    from autograder.grading.grade import NO_SUBMISSION, empty_result
+    from autograder.report import write_all
+    from autograder.report.context import Context
+    from autograder.report.outputs import marks
+
+    results = gradebook.results(assignment.id)
+    graded = {r.student for r in results}
+    for student in course.roster if course else []:
+        if student.id not in graded:
+            results.append(empty_result(assignment, template, student.id, Path("-"), NO_SUBMISSION,
+                                        "nothing was submitted"))
+    results.sort(key=lambda r: r.student)
+    entries = gradebook.manual_entries(assignment.id)
+    context = Context(assignment, template, results,
+                      {r.student: marks(r, entries.get(r.student), course) for r in results},
+                      out, course, released, anonymous)
+    return results, write_all(context)

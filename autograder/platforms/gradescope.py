@@ -425,13 +425,13 @@ def grade_submission(assignment_name: str, root: Path) -> tuple[dict, dict]:
             finally:
                 worker.stop()
             # What the cold start costs apart from grading: mostly the worker importing torch.
-            started_sandbox = time.monotonic() - began - result.get("seconds", 0.0)
+            started_sandbox = time.monotonic() - began - result.seconds
     payload = results_json(result, marks(result), manual_tests=False)
     # Stored by Gradescope, not shown to students: which seed (its fingerprint only) and sandbox graded it.
-    payload["extra_data"] = {"dlbasics": {"assignment": assignment.id, "status": result["status"],
+    payload["extra_data"] = {"dlbasics": {"assignment": assignment.id, "status": str(result.status),
                                           "seed_fingerprint": in_effect,
-                                          "isolation": result.get("isolation") or isolation_mode(),
-                                          "grading_seconds": result.get("seconds", 0.0),
+                                          "isolation": result.isolation or isolation_mode(),
+                                          "grading_seconds": result.seconds,
                                           "sandbox_start_seconds": round(started_sandbox, 3),
                                           "kit_version": config.get("kit_version", "")}}
     return result, payload
@@ -466,13 +466,13 @@ def run(assignment_name: str, root: Path) -> tuple[int, dict]:
     status = 0
     try:
         result, payload = grade_submission(assignment_name, root)
-        print(terminal_text(f"dlbasics: {result['status']}: {result['auto_total']:g}/{result['auto_max']:g} "
-                            f"automatic points ({result['file']}); isolation "
+        print(terminal_text(f"dlbasics: {result.status}: {result.auto_total:g}/{result.auto_max:g} "
+                            f"automatic points ({result.file}); isolation "
                             f"{payload['extra_data']['dlbasics']['isolation']}; seed fingerprint "
                             f"{payload['extra_data']['dlbasics']['seed_fingerprint']}"
-                            + (f"; {result['message']}" if result["message"] else "")))
-        if result["status"] == GRADER_ERROR:
-            print(terminal_text(json.dumps(result, indent=1)[-20_000:]))
+                            + (f"; {result.message}" if result.message else "")))
+        if result.status == GRADER_ERROR:
+            print(terminal_text(json.dumps(result.to_json(), indent=1)[-20_000:]))
             status = 1
     except Exception as error:  # the grader's own fault: still a valid results.json
         traceback.print_exc(file=sys.stdout)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from autograder.grading.result import Result
 from autograder.report.outputs import Marks
 
 
@@ -19,7 +20,7 @@ from autograder.report.outputs import Marks
 class Context:
     assignment: object  # autograder.checks.Assignment
     template: object  # autograder.notebook.submission.Template
-    results: list[dict]  # one per student, from the gradebook (plus roster students without a file)
+    results: list[Result]  # one per student, from the gradebook (plus roster students without a file)
     marks: dict[str, Marks]  # per student: hand-graded points, lateness, total (outputs.marks)
     out: Path
     course: object = None  # autograder.course.Course or None

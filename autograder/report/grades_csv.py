@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import io
 
+from autograder.grading.result import Result
 from autograder.report.context import Context
 from autograder.report.outputs import Marks, marks, write_atomic
 from autograder.report.safe import csv_row
 
 
-def render(results: list[dict], questions: list[str], written: list[str],
+def render(results: list[Result], questions: list[str], written: list[str],
            all_marks: dict[str, Marks] | None = None) -> str:
     """Points per question, hand-graded points, lateness, the final total."""
     buffer = io.StringIO()
@@ -18,13 +19,13 @@ def render(results: list[dict], questions: list[str], written: list[str],
     # csv_row: numbers stay numbers, every string (the student id above all) cannot be a formula.
     writer.writerow(csv_row(["student", *questions, *written, "automatic", "submitted", "days late", "late penalty",
                              "total", "max", "status", "note"]))
-    for r in sorted(results, key=lambda r: r["student"]):
-        mark = (all_marks or {}).get(r["student"]) or marks(r)
+    for r in sorted(results, key=lambda r: r.student):
+        mark = (all_marks or {}).get(r.student) or marks(r)
         note = "; ".join(f"{q}: the answer changed after it was graded by hand" for q in sorted(mark.stale))
-        writer.writerow(csv_row([r["student"], *[r["questions"].get(q, {}).get("points", 0) for q in questions],
-                                 *[mark.manual.get(q, "") for q in written], r["auto_total"],
+        points = [r.questions[q].points if q in r.questions else 0 for q in questions]
+        writer.writerow(csv_row([r.student, *points, *[mark.manual.get(q, "") for q in written], r.auto_total,
                                  mark.submitted_at or "", mark.days_late, mark.penalty, mark.total,
-                                 r["max_points"], r["status"], note]))
+                                 r.max_points, str(r.status), note]))
     return buffer.getvalue()
 
 

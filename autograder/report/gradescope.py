@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from autograder.grading.result import Result
 from autograder.report.context import Context
 from autograder.report.outputs import Marks, dumps, marks, write_atomic
 from autograder.selfcheck.api import PASSED
@@ -29,56 +30,56 @@ def md_text(text: str) -> str:
     return "  \n".join(lines)  # a Markdown line break, not a new paragraph
 
 
-def results_json(result: dict, mark: Marks | None = None, manual_tests: bool = True) -> dict:
+def results_json(result: Result, mark: Marks | None = None, manual_tests: bool = True) -> dict:
     """The results.json of one submission. ``manual_tests``: include the hand-graded questions as
     tests (our own feedback); Gradescope grades written answers itself, so its runner leaves them out.
     """
     mark = mark or marks(result)
     tests = []
     numbers: dict[str, int] = {}
-    questions = list(result["questions"])
-    for check in result["checks"]:
-        question = check["question"]
+    questions = list(result.questions)
+    for check in result.checks:
+        question = check.question
         numbers[question] = numbers.get(question, 0) + 1
         index = questions.index(question) + 1 if question in questions else 0
-        passed = check["status"] == PASSED
-        message = md_text(check["message"])
+        passed = check.status == PASSED
+        message = md_text(check.message)
         if not passed:
-            message = f"**{md_text(check['status'])}**: {message}"
-        if check.get("mistake") and not passed:
-            message += f"  \n*Looks like:* {md_text(check['mistake'])}"
+            message = f"**{md_text(check.status)}**: {message}"
+        if check.mistake and not passed:
+            message += f"  \n*Looks like:* {md_text(check.mistake)}"
         tests.append({
-            "name": f"{question}: {check['name'].removeprefix('test_').replace('_', ' ')}",
+            "name": f"{question}: {check.name.removeprefix('test_').replace('_', ' ')}",
             "number": f"{index}.{numbers[question]}",
-            "score": check["points"], "max_score": check["max_points"],
+            "score": check.points, "max_score": check.max_points,
             "status": "passed" if passed else "failed",  # Gradescope's own two words
             "output": message, "output_format": "md",
-            "visibility": "after_published" if check["hidden"] else "visible",
-            "tags": [question, "hidden" if check["hidden"] else "public"],
+            "visibility": "after_published" if check.hidden else "visible",
+            "tags": [question, "hidden" if check.hidden else "public"],
         })
     if manual_tests:
-        for offset, (question, info) in enumerate(result["written"].items(), start=len(questions) + 1):
+        for offset, (question, info) in enumerate(result.written.items(), start=len(questions) + 1):
             score = mark.manual.get(question)
             state = ("your answer changed after it was graded: it will be graded again" if question in mark.stale
                      else "graded by your instructor" if score is not None else "not graded yet")
             comment = mark.comments.get(question)
             tests.append({
                 "name": f"{question} (graded by hand)", "number": f"{offset}.1", "score": score or 0,
-                "max_score": info["max_points"], "status": "passed" if score == info["max_points"] else "failed",
+                "max_score": info.max_points, "status": "passed" if score == info.max_points else "failed",
                 "output": md_text(state) + (f"  \n*Comment:* {md_text(comment)}" if comment else ""),
                 "output_format": "md", "visibility": "visible", "tags": [question, "manual"],
             })
-    output = md_text(result["message"] or f"Automatic score {result['auto_total']:g} / {result['auto_max']:g}.")
-    written = sum(info["max_points"] for info in result["written"].values())
+    output = md_text(result.message or f"Automatic score {result.auto_total:g} / {result.auto_max:g}.")
+    written = sum(info.max_points for info in result.written.values())
     if written and not manual_tests:
         output += f"  \nThe written answer(s) ({written:g} point(s)) are graded by hand."
     if mark.penalty:
         output += f"  \nLate by {mark.days_late} day(s): {mark.penalty:g} point(s) off."
-    if result.get("isolation_note"):
-        output += f"  \n{md_text(result['isolation_note'])}"
-    score = mark.total if manual_tests else result["auto_total"] - mark.penalty
+    if result.isolation_note:
+        output += f"  \n{md_text(result.isolation_note)}"
+    score = mark.total if manual_tests else result.auto_total - mark.penalty
     return {"score": max(0.0, score), "output": output, "output_format": "md", "visibility": "visible",
-            "stdout_visibility": "hidden", "execution_time": round(float(result.get("seconds") or 0.0), 3),
+            "stdout_visibility": "hidden", "execution_time": round(float(result.seconds), 3),
             "tests": tests}
 
 
@@ -88,8 +89,8 @@ def write(context: Context) -> list[tuple[str, Exception]]:
     failed = []
     for result in context.results:
         try:
-            write_atomic(student_folder(context.out, result["student"]) / "results.json",
-                         dumps(results_json(result, context.marks.get(result["student"]))))
+            write_atomic(student_folder(context.out, result.student) / "results.json",
+                         dumps(results_json(result, context.marks.get(result.student))))
         except (OSError, ValueError) as error:
-            failed.append((result["student"], error))
+            failed.append((result.student, error))
     return failed

@@ -137,7 +137,7 @@ def columns(course: Course) -> tuple[list[Column], list[str], list[str]]:
             continue
         gradebook = Gradebook(path, create=False)
         try:
-            results = {r["student"]: r for r in gradebook.results(assignment.id)}
+            results = {r.student: r for r in gradebook.results(assignment.id)}
             entries = gradebook.manual_entries(assignment.id)
         finally:
             gradebook.close()
@@ -150,10 +150,10 @@ def columns(course: Course) -> tuple[list[Column], list[str], list[str]]:
                 continue
             mark = marks(result, entries.get(student.id), course)  # hand-graded points and the late penalty
             totals[student.id] = round(mark.total, DECIMALS)
-            if result["status"] == GRADER_ERROR:
+            if result.status == GRADER_ERROR:
                 broken.add(student.id)
-            if any(not answer.get("untouched") and question not in mark.manual
-                   for question, answer in result.get("written", {}).items()):
+            if any(not answer.untouched and question not in mark.manual
+                   for question, answer in result.written.items()):
                 unscored.add(student.id)
         if broken:
             faults.append(f"{assignment.id}: the grader itself failed on {_names(broken)} (status "

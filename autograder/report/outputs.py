@@ -13,17 +13,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader
 
+from autograder.grading.result import Result
 from autograder.report.safe import (
     CSP,
     page_text,
     valid_text,
 )
-from autograder.selfcheck.api import PASSED
+from autograder.selfcheck.api import PASSED, CheckResult
 from autograder.selfcheck.status import Status
 
 # autoescape=True for every template: jinja2's select_autoescape() goes by the name's last
@@ -44,16 +45,16 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     os.replace(temporary, path)
 
 
-def visible_checks(result: dict, released: bool) -> list[dict]:
+def visible_checks(result: Result, released: bool) -> list[CheckResult]:
     """Checks a student may see: hidden ones only by name and score until grades are released."""
     shown = []
-    for check in result["checks"]:
-        if check["hidden"] and not released and check["status"] != PASSED:
+    for check in result.checks:
+        if check.hidden and not released and check.status != PASSED:
             # The mistake's name reveals nothing of the hidden inputs; the numbers would.
-            named = f"on random inputs this looks like: {check['mistake']}. " if check.get("mistake") else ""
-            status = "" if check["status"] == Status.FAILED else f" ({check['status']})"
-            check = {**check, "message": f"hidden check failed{status}: {named}"
-                                         "details are shown after grades are released"}
+            named = f"on random inputs this looks like: {check.mistake}. " if check.mistake else ""
+            status = "" if check.status == Status.FAILED else f" ({check.status})"
+            check = replace(check, message=f"hidden check failed{status}: {named}"
+                                           "details are shown after grades are released")
         shown.append(check)
     return shown
 
@@ -75,12 +76,12 @@ class Marks:
     total: float = 0.0
 
 
-def marks(result: dict, manual: dict | None = None, course=None) -> Marks:
+def marks(result: Result, manual: dict | None = None, course=None) -> Marks:
     """``manual``: question -> :class:`~autograder.grading.gradebook.Manual` (or plain points)."""
-    out = Marks(submitted_at=result.get("submitted_at"))
-    for question, answer in result.get("written", {}).items():
+    out = Marks(submitted_at=result.submitted_at)
+    for question, answer in result.written.items():
         entry = (manual or {}).get(question)
-        if answer.get("untouched"):
+        if answer.untouched:
             out.manual[question], out.comments[question] = 0.0, "no answer was written"
         if entry is None:
             continue
@@ -93,12 +94,12 @@ def marks(result: dict, manual: dict | None = None, course=None) -> Marks:
             out.manual.pop(question, None)
         else:
             out.manual[question] = points
-    subtotal = result["auto_total"] + sum(out.manual.values())
+    subtotal = result.auto_total + sum(out.manual.values())
     if course is not None and out.submitted_at:
-        due = course.due.get(result["assignment"])
+        due = course.due.get(result.assignment)
         when = dt.datetime.fromisoformat(out.submitted_at)
-        out.days_late = course.late.days_late(when, due, course.extension(result["student"], result["assignment"]))
-        out.penalty = min(subtotal, course.late.penalty(out.days_late, result["max_points"]))
+        out.days_late = course.late.days_late(when, due, course.extension(result.student, result.assignment))
+        out.penalty = min(subtotal, course.late.penalty(out.days_late, result.max_points))
     out.total = subtotal - out.penalty
     return out
 

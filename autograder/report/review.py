@@ -32,11 +32,10 @@ def write(context: Context) -> list[tuple[str, Exception]]:
     guides = written_guides(context.assignment)
     name = pseudonym if context.anonymous else (lambda student: student)
     for question, max_points in context.template.written.items():
-        shown = [r for r in context.results
-                 if question in r["written"] and not r["written"][question].get("untouched")]
-        answers = sorted((name(r["student"]), r["written"][question]["answer"]) for r in shown)
+        shown = [r for r in context.results if question in r.written and not r.written[question].untouched]
+        answers = sorted((name(r.student), r.written[question].answer) for r in shown)
         untouched = sum(1 for r in context.results
-                        if r["written"].get(question, {}).get("untouched") and r["status"] != NO_SUBMISSION)
+                        if question in r.written and r.written[question].untouched and r.status != NO_SUBMISSION)
         model, rubric = guides.get(question, ("", ""))
         write_atomic(context.out / "review" / f"{question}.html",
                      render(context.assignment.id, question, answers, max_points, model, rubric, untouched))

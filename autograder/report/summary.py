@@ -7,26 +7,26 @@ import io
 import statistics
 from collections import Counter
 
+from autograder.grading.result import Result
 from autograder.report.context import Context
 from autograder.report.outputs import dumps, env, write_atomic
 from autograder.text import terminal_text
 
 
-def summarize(results: list[dict], questions: list[str]) -> dict:
-    """Per-question means, the totals, and the most frequent named mistakes."""
-    totals = [r["auto_total"] for r in results]
+def summarize(results: list[Result], questions: list[str]) -> dict:
+    """Per-question means, the totals, and the most frequent named mistakes (JSON data: summary.json)."""
+    totals = [r.auto_total for r in results]
     # Count each named mistake once per submission, however many checks it failed.
-    mistakes = Counter(name for r in results
-                       for name in {f"{c['question']}: {c['mistake']}" for c in r["checks"] if c.get("mistake")})
-    statuses = Counter(r["status"] for r in results)
+    mistakes = Counter(name for r in results for name in {f"{c.question}: {c.mistake}" for c in r.checks if c.mistake})
+    statuses = Counter(str(r.status) for r in results)
     return {
         "submissions": len(results),
         "statuses": dict(statuses),
         "mean_total": statistics.fmean(totals) if totals else 0.0,
-        "max_points": results[0]["auto_max"] if results else 0.0,
-        "question_means": {q: statistics.fmean(r["questions"][q]["points"] for r in results) if results else 0.0
+        "max_points": results[0].auto_max if results else 0.0,
+        "question_means": {q: statistics.fmean(r.questions[q].points for r in results) if results else 0.0
                            for q in questions},
-        "question_max": {q: results[0]["questions"][q]["max_points"] if results else 0.0 for q in questions},
+        "question_max": {q: results[0].questions[q].max_points if results else 0.0 for q in questions},
         "top_mistakes": mistakes.most_common(10),
         "totals": totals,
     }

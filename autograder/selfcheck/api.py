@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .status import Status
 
@@ -83,24 +83,17 @@ def collect(namespace: dict) -> list:
 
 @dataclass
 class CheckResult:
+    """How one check ended: its points, its status and the message the student reads."""
+
     name: str
     question: str
     points: float
     max_points: float
-    status: str
+    status: Status
     message: str
     hidden: bool
-    mistake: str | None = None
+    mistake: str | None = None  # the known slip the value looks like, if any
     seconds: float = 0.0
-    extra: dict = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        return {
-            "name": self.name, "question": self.question, "points": self.points,
-            "max_points": self.max_points, "status": self.status, "message": self.message,
-            "hidden": self.hidden, "mistake": self.mistake, "seconds": round(self.seconds, 4),
-            "extra": self.extra,
-        }
 
 
 _STUDENT_STATUS = {
@@ -112,10 +105,10 @@ _STUDENT_STATUS = {
 def run_check(fn, student) -> CheckResult:
     """Run one check. Anything but a clean return scores zero (fail closed)."""
     started = time.perf_counter()
-    status, message, mistake, extra = PASSED, "ok", None, {}
+    status, message, mistake = PASSED, "ok", None
     _take_warnings(student)  # only this check's calls speak in its verdict
     try:
-        fn(student, extra) if getattr(fn, "wants_extra", False) else fn(student)
+        fn(student)
     except CheckFailed as failure:
         status, message, mistake = FAILED, failure.message, failure.mistake
     except StudentError as error:
@@ -132,7 +125,7 @@ def run_check(fn, student) -> CheckResult:
     return CheckResult(
         name=fn.__name__, question=fn.question, points=awarded, max_points=fn.points,
         status=status, message=message, hidden=fn.hidden, mistake=mistake,
-        seconds=time.perf_counter() - started, extra=extra,
+        seconds=round(time.perf_counter() - started, 4),
     )
 
 

@@ -19,6 +19,9 @@ class Status(StrEnum):
     TIMEOUT = "timeout"  # stopped at its time limit
     CRASHED = "crashed"  # the process running the student's code ended
     ERROR = "error"  # a check itself broke: the grader's fault, never a point
+    # A cell of the notebook (besides FAILED: it raised, and TIMEOUT):
+    OK = "ok"  # ran to its end
+    SKIPPED = "skipped"  # not run: the cells the student added had used up their shared time
     # A whole submission:
     GRADED = "graded"
     UNREADABLE = "unreadable"  # not a notebook we can read; the message says why

@@ -1,0 +1,149 @@
+"""The data a grade is made of: plain dataclasses, one :class:`Status` for every outcome.
+
+A :class:`Result` is what grading one submission produces, what the gradebook stores (as
+JSON, :meth:`Result.to_json`), what a Dask worker sends back, and what every output writer
+and template reads. Built from JSON only through :meth:`Result.from_json`, which checks the
+types, fills what older gradebooks did not store, and refuses anything else
+(:class:`BadResult`): a result that comes from a file or another machine is data, not trusted
+structure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from autograder.selfcheck.api import CheckResult
+from autograder.selfcheck.status import Status
+from autograder.text import valid_data
+
+# A written answer longer than this is cut when stored: the review page is for reading.
+MAX_ANSWER_CHARS = 20_000
+
+# The sandbox child's word for a cell that raised is "error" (Status.ERROR is the grader's own
+# fault): it becomes FAILED here, at the boundary, for new results and old gradebook rows alike.
+_CHILD_CELL_STATUS = {"error": Status.FAILED}
+
+
+class BadResult(ValueError):
+    """JSON that is not a result (a corrupted gradebook row, a wrong reply from a Dask worker)."""
+
+
+@dataclass
+class QuestionResult:
+    """One automatically graded question: the sum of its checks."""
+
+    points: float
+    max_points: float
+    status: Status
+    mistakes: list[str] = field(default_factory=list)  # named mistakes of its failing checks
+
+
+@dataclass
+class WrittenAnswer:
+    """A written question's answer, collected for hand grading."""
+
+    max_points: float
+    answer: str = ""
+    untouched: bool = True  # empty, or still the template's placeholder
+
+
+@dataclass
+class CellOutcome:
+    """How one cell of the rebuilt notebook ran in the sandbox: ``OK``, ``FAILED`` (it raised),
+    ``TIMEOUT`` or ``SKIPPED`` (the added cells' shared time was used up)."""
+
+    label: str
+    status: Status
+    message: str = ""
+
+
+@dataclass
+class Result:
+    """Everything known about one graded submission."""
+
+    assignment: str
+    student: str
+    file: str
+    status: Status
+    message: str = ""  # why the status, for the student ("" when graded normally)
+    hash: str = ""  # sha256 of the bytes graded ("" when they could not be read)
+    isolation: str = ""  # the sandbox mode that ran it
+    isolation_note: str = ""  # a warning when that mode is weaker than bubblewrap
+    questions: dict[str, QuestionResult] = field(default_factory=dict)
+    checks: list[CheckResult] = field(default_factory=list)
+    cells: list[CellOutcome] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what rebuilding the notebook changed
+    written: dict[str, WrittenAnswer] = field(default_factory=dict)
+    plots: dict[str, str] = field(default_factory=dict)  # question -> base64 PNG from the child, unchecked
+    seconds: float = 0.0
+    auto_total: float = 0.0
+    auto_max: float = 0.0
+    max_points: float = 0.0  # automatic plus written
+    submitted_at: str | None = None  # ISO time, from intake (nbgrader's timestamp.txt or the file)
+    traceback: str = ""  # a grader fault's traceback, for instructors
+
+    def checks_of(self, question: str) -> list[CheckResult]:
+        return [check for check in self.checks if check.question == question]
+
+    def to_json(self) -> dict:
+        """Plain JSON data (statuses as their words)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data) -> Result:
+        """A result from stored or received JSON; :class:`BadResult` if it is not one.
+
+        Every string is made valid (a student's text may hold lone surrogates); keys added in
+        later releases take their defaults, keys no longer used are ignored.
+        """
+        try:
+            data = valid_data(data)
+            return cls(
+                assignment=_str(data["assignment"]), student=_str(data["student"]), file=_str(data.get("file", "")),
+                status=Status(data["status"]), message=_str(data.get("message", "")),
+                hash=_str(data.get("hash", "")), isolation=_str(data.get("isolation", "")),
+                isolation_note=_str(data.get("isolation_note", "")),
+                questions={_str(q): QuestionResult(_num(i["points"]), _num(i["max_points"]), Status(i["status"]),
+                                                   [_str(m) for m in i.get("mistakes", [])])
+                           for q, i in data.get("questions", {}).items()},
+                checks=[_check(c) for c in data.get("checks", [])],
+                cells=[CellOutcome(_str(c.get("label", "")), _cell_status(c.get("status")),
+                                   _str(c.get("message") or "")) for c in data.get("cells", [])],
+                notes=[_str(note) for note in data.get("notes", [])],
+                written={_str(q): WrittenAnswer(_num(w["max_points"]), _str(w.get("answer", ""))[:MAX_ANSWER_CHARS],
+                                                bool(w.get("untouched", True)))
+                         for q, w in data.get("written", {}).items()},
+                plots={_str(q): png for q, png in (data.get("plots") or {}).items() if isinstance(png, str)},
+                seconds=_num(data.get("seconds") or 0.0), auto_total=_num(data.get("auto_total", 0.0)),
+                auto_max=_num(data.get("auto_max", 0.0)), max_points=_num(data.get("max_points", 0.0)),
+                submitted_at=data.get("submitted_at") if isinstance(data.get("submitted_at"), str) else None,
+                traceback=_str(data.get("traceback", "")),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise BadResult(f"not a grading result ({type(error).__name__}: {error})") from None
+
+
+def _str(value) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected text, got {type(value).__name__}")
+    return value
+
+
+def _num(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"expected a number, got {type(value).__name__}")
+    return value
+
+
+def _cell_status(word) -> Status:
+    return _CHILD_CELL_STATUS.get(word) or Status(word)
+
+
+def _check(data: dict) -> CheckResult:
+    mistake = data.get("mistake")
+    return CheckResult(
+        name=_str(data["name"]), question=_str(data["question"]), points=_num(data["points"]),
+        max_points=_num(data["max_points"]), status=Status(data["status"]), message=_str(data.get("message", "")),
+        hidden=bool(data.get("hidden", False)), mistake=_str(mistake) if mistake is not None else None,
+        seconds=_num(data.get("seconds") or 0.0))
