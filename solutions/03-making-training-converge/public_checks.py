@@ -80,9 +80,9 @@ NOT_IN_PLACE = ("the model you were given is not trained: it still has its initi
 PER_BATCH = ("one loss per batch was recorded: return one per epoch, the mean of that epoch's batch losses")
 NOT_MINIBATCH = ("the losses or the trained weights are not those of mini-batch SGD over "
                  "DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True, generator=generator) "
-                 "with torch.optim.SGD(model.parameters(), lr=lr): is the generator passed to the DataLoader "
-                 "(the order of the rows depends on it)? is each epoch's loss the mean of its batch losses, "
-                 "each computed before its update?")
+                 "with torch.optim.SGD(model.parameters(), lr=lr): check that the generator is passed to the "
+                 "DataLoader (the order of the rows depends on it) and that each epoch's loss is the mean of its "
+                 "batch losses, each computed before its update")
 
 
 # --- judging ---------------------------------------------------------------------------------
