@@ -123,11 +123,12 @@ def test_gradient_descent_checks_the_posts_loss_and_labels_its_rates():
     assert "lr = 0.1 (moderate)" in rates and "( " not in rates
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS.values(), ids=lambda a: a.id)
-def test_written_questions_have_a_rubric_and_nothing_gives_them_away_before_the_answer(assignment):
+@pytest.mark.parametrize("assignment_id", ["01-linear-regression", "02-gradient-descent"])
+def test_written_questions_have_a_rubric_and_nothing_gives_them_away_before_the_answer(assignment_id):
     """Each written answer cell carries a grader's rubric and is followed by a "once you have answered" stop."""
     import nbformat
 
+    assignment = ASSIGNMENTS[assignment_id]
     from autograder.notebook.fill import written_guides
 
     cells = nbformat.read(assignment.solution, as_version=4).cells
