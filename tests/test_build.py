@@ -23,6 +23,8 @@ def test_student_notebook_has_no_solution_and_no_hidden_test(assignment):
         assert marker not in text
     notebook = load_notebook(assignment.release)
     assert all(not cell.get("outputs") for cell in notebook["cells"])
+    # The graders' rubric of a written question stays in the solution (the review page reads it there).
+    assert "rubric" not in text
     header = "".join(notebook["cells"][0]["source"])
     # Students must edit the answer cells: the banner says where to write, not "do not edit".
     assert "answer cells" in header and "do not edit" not in header.lower()

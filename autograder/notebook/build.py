@@ -91,6 +91,13 @@ def student_notebook(assignment: Assignment) -> str:
     for cell in notebook.cells:
         if cell.cell_type == "code":
             cell.execution_count = None
+        # A written question's rubric is for graders (the review page reads it from the
+        # solution): the student's copy must not carry it in its metadata.
+        extra = cell.metadata.get("dlbasics")
+        if isinstance(extra, dict) and "rubric" in extra:
+            del extra["rubric"]
+            if not extra:
+                del cell.metadata["dlbasics"]
     return nbformat.writes(notebook) + "\n"
 
 
