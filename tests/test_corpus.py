@@ -287,7 +287,7 @@ def test_a_green_self_check_means_full_marks(graded, kernel, assignment_id, stud
         green = all(r.status == PASSED for r in verdicts.values() if r.question == q)
         if green and not (q == question and label is HARD_CODED):
             assert mark.points == mark.max_points, \
-                f"{q}: the self-check is green but the grade is {mark['points']}/{mark['max_points']}\n" \
+                f"{q}: the self-check is green but the grade is {mark.points}/{mark.max_points}\n" \
                 + describe_checks(result, q)
 
 
@@ -299,7 +299,7 @@ def test_self_check_and_grader_agree_on_every_public_check(graded, kernel, assig
     for name, local in kernel(assignment_id)[student].items():
         sandbox = graded_public[name]
         assert (local.status == PASSED) == (sandbox.status == PASSED), \
-            f"{name}: kernel {local.status} ({local.message}) vs grader {sandbox['status']} ({sandbox['message']})"
+            f"{name}: kernel {local.status} ({local.message}) vs grader {sandbox.status} ({sandbox.message})"
         assert local.mistake == sandbox.mistake or sandbox.status != "failed" \
             or "fails its own checks" in (sandbox.mistake or ""), (name, local.mistake, sandbox.mistake)
 

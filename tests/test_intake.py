@@ -205,8 +205,11 @@ def test_ctrl_c_ends_with_one_line_and_the_rerun_resumes(tmp_path):
     for number in range(6):
         write(reference(), subs / f"s{number}.ipynb")
     out = tmp_path / "out"
+    # SIGINT at its default in the child: a shell that starts this suite in the background (`make
+    # test &`) ignores SIGINT, the child would inherit that, and Python installs no Ctrl-C handler then.
     process = subprocess.Popen([sys.executable, "-m", "autograder.cli", "grade", ASSIGNMENT.id, str(subs), "--out",
-                                str(out), "--quiet", "--jobs", "1"], cwd=KIT_ROOT, stderr=subprocess.PIPE, text=True)
+                                str(out), "--quiet", "--jobs", "1"], cwd=KIT_ROOT, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (out / "gradebook.sqlite").exists():
         time.sleep(0.05)
