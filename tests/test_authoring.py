@@ -122,3 +122,19 @@ def test_a_check_for_a_question_without_a_cell_is_a_clear_error(kit, tmp_path):
         (folder / "checks.py").write_text(original)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"solutions/{NEW_ID}/{SOURCE.notebook}" in result.stderr and "check_no_such_question" in result.stderr
+
+
+def test_nbgrader_hidden_tests_refuse_a_question_id_two_assignments_share(monkeypatch):
+    """A copied folder keeps its question ids: its hidden blocks must not run the other's checks."""
+    from types import SimpleNamespace
+
+    from autograder.checks import nbgrader_hidden
+
+    source = next(iter(ASSIGNMENTS.values()))
+    question = source.checks()[0].question
+    twin = SimpleNamespace(id="99-twin", checks=source.checks)
+    monkeypatch.setattr(nbgrader_hidden, "ASSIGNMENTS", {source.id: source, twin.id: twin})
+    with pytest.raises(KeyError, match="several assignments"):
+        nbgrader_hidden.checks_of(question)
+    own = nbgrader_hidden.checks_of(question, assignment=source.id)
+    assert own and all(fn.question == question for fn in own)

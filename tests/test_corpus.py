@@ -33,7 +33,8 @@ from corpus.mistakes import HARD_CODED, MISTAKES, UNNAMED
 from inkernel import namespace_of, selfcheck_package, story_cells
 
 import autograder.selfcheck as selfcheck
-from autograder.checks import ASSIGNMENTS
+from autograder.checks import ASSIGNMENTS, using_seed
+from autograder.checks.nbgrader_hidden import question_results
 from autograder.notebook.fill import fill, solution_answers
 from autograder.selfcheck import LocalStudent
 from autograder.selfcheck.api import PASSED, run_check
@@ -334,3 +335,31 @@ def test_story_cells_run_with_every_accepted_answer(assignment_id, monkeypatch, 
                 finally:
                     plt.close("all")
             assert "skipped" not in capsys.readouterr().out, f"{name}: story cell {grade_id} was skipped"
+
+
+def _grader_seed(graded, assignment_id: str) -> str:
+    """The seed the corpus run drew its hidden inputs from (DLBASICS_SEED, or the run's own file)."""
+    import os
+
+    path = graded(assignment_id).out / "secret-seed.txt"
+    return os.environ.get("DLBASICS_SEED") or path.read_text(encoding="utf-8").strip()
+
+
+@pytest.mark.parametrize("assignment_id,student,question,label,answers", NOTEBOOK_PARAMS)
+def test_nbgrader_hidden_tests_in_the_kernel_agree_with_the_grade(graded, assignment_id, student, question, label,
+                                                                   answers):
+    """What each check cell's hidden block (``assert_question``) decides in the student's kernel, for
+    every corpus notebook and question: pass exactly when `dlbasics grade` gives full marks.
+
+    nbgrader itself autogrades a sample of the corpus (tests/test_nbgrader.py); this covers every
+    notebook with the very function its hidden tests call, with the same seed as the grade.
+    """
+    result = result_of(graded, assignment_id, student)
+    namespace = namespace_of(ASSIGNMENTS[assignment_id], answers)
+    with using_seed(_grader_seed(graded, assignment_id)), selfcheck_package():
+        for q, mark in result.questions.items():
+            checks = question_results(q, namespace, assignment_id)
+            passes = all(r.status == PASSED for r in checks)
+            assert passes == (mark.points == mark.max_points), (
+                f"{q}: the hidden tests in the kernel {'pass' if passes else 'fail'}, the grade is "
+                f"{mark.points}/{mark.max_points}\n" + "\n".join(f"  {r.name} {r.status}: {r.message}" for r in checks))
