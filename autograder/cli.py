@@ -129,6 +129,10 @@ def cmd_grade(args) -> int:
     def progress(total: int):
         return tqdm(total=total, desc=f"grading {assignment.id}", unit="nb", disable=args.quiet, file=sys.stderr)
 
+    def on_skipped(skipped: list) -> None:
+        for item in skipped:
+            print(clean(f"skipped {item.path}: {item.reason}"), file=sys.stderr)
+
     def on_settings(differences: list[str]) -> None:
         for difference in differences:
             print(clean(f"regrading: the earlier grades were made with {difference}"), file=sys.stderr)
@@ -138,11 +142,10 @@ def cmd_grade(args) -> int:
                           gradebook_path=Path(args.gradebook) if args.gradebook else None, jobs=args.jobs,
                           overrides={"cell_seconds": args.cell_timeout, "call_seconds": args.call_timeout},
                           regrade=args.regrade, cluster=args.cluster, released=args.release,
-                          anonymous=args.anonymous, progress=progress, on_settings=on_settings)
+                          anonymous=args.anonymous, progress=progress, on_settings=on_settings,
+                          on_skipped=on_skipped)
     except (NothingToGrade, SandboxUnavailable, ClusterUnavailable) as error:
         return _fail(clean(str(error)))
-    for item in run.skipped:
-        print(clean(f"skipped {item.path}: {item.reason}"), file=sys.stderr)
     print_changes(run.changes)
     if not args.quiet:
         from autograder.report.summary import render_text, summarize

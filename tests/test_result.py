@@ -134,3 +134,17 @@ def test_a_cluster_reply_that_is_not_a_result_is_a_grader_error(reply):
     good = run._result(_Finished(json.dumps(graded().to_json())), submission, "h1")
     assert good.status == Status.GRADED and good.auto_total == graded().auto_total
     assert isinstance(good.checks[0], CheckResult)
+
+
+def test_a_forged_cell_report_is_the_submissions_doing_not_a_grader_error():
+    """The child runs the student's code, which can write anything as its cell reports."""
+    from autograder.grading.grade import _child_cells
+
+    forged = [{"label": 5, "status": "owned", "message": ["x"]}, "not a cell", {"status": "ok"},
+              {"label": "predict", "status": "timeout", "message": None}]
+    cells = _child_cells(forged)
+    assert [c["status"] for c in cells] == ["error", "ok", "timeout"]
+    data = {**graded().to_json(), "cells": cells}
+    result = Result.from_json(data)  # no BadResult: nothing here can make the row a grader error
+    assert [c.status for c in result.cells] == [Status.FAILED, Status.OK, Status.TIMEOUT]
+    assert result.cells[0].label == "5" and _child_cells("nonsense") == []

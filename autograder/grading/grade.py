@@ -161,7 +161,7 @@ def grade_one(assignment: Assignment, template: Template, student: str, path: Pa
     checks = [run_check(fn, HiddenInputs(session) if fn.hidden else session) for fn in assignment.checks()]
     plots = _student_plots(assignment, session)
     report = session.close()
-    cells = [c for c in session.cells if isinstance(c, dict)]
+    cells = _child_cells(session.cells)
     _blame_broken_cells(checks, cells)
     status, message = GRADED, ""
     if session.ended:
@@ -273,6 +273,26 @@ def _name_failing_dependencies(result: Result, sources: dict[str, str]) -> None:
                 check.mistake = f"uses {names}, which {fails}{symptom}"
                 check.message += f" Note: `{question}` calls your {names}, which {fails}; fix that first."
         questions[question].mistakes = sorted({c.mistake for c in result.checks_of(question) if c.mistake})
+
+
+# What the sandbox child says of a cell: these words, anything else is taken as "error" (it raised).
+_CELL_WORDS = ("ok", "error", "timeout", "skipped")
+
+
+def _child_cells(cells) -> list[dict]:
+    """The child's cell reports, reduced to label, status and message, all plain text.
+
+    The child runs the student's code, which can write anything on its channel: a malformed
+    report is the submission's doing, so it is coerced here rather than refused later as the
+    grader's fault.
+    """
+    reports = []
+    for cell in cells if isinstance(cells, list) else []:
+        if isinstance(cell, dict):
+            status = cell.get("status")
+            reports.append({"label": str(cell.get("label", "")), "status": status if status in _CELL_WORDS else "error",
+                            "message": str(cell.get("message") or "")})
+    return reports
 
 
 def _blame_broken_cells(checks: list[CheckResult], cells: list[dict]) -> None:

@@ -140,10 +140,11 @@ class RunOutcome:
 def grade_class(assignment, inputs: list[Path], out: Path, *, course: Course | None = None,
                 gradebook_path: Path | None = None, jobs: int | None = None, overrides: dict | None = None,
                 regrade: bool = False, cluster: str | None = None, released: bool = False, anonymous: bool = False,
-                progress=None, on_settings=None) -> RunOutcome:
+                progress=None, on_settings=None, on_skipped=None) -> RunOutcome:
     """Grade a class: intake, settings, grading (here or on a Dask cluster), the gradebook, every output.
 
     ``progress(total)`` returns a context manager with ``update(n)`` (a tqdm bar) or is None;
+    ``on_skipped(skipped)`` hears at once which files intake passed over and why;
     ``on_settings(differences)`` hears, before grading, which settings a regrade changes.
     Raises :class:`NothingToGrade`, :class:`SettingsChanged`, ``SandboxUnavailable``,
     ``ClusterUnavailable``; anything a student did is a row, never an exception.
@@ -155,6 +156,8 @@ def grade_class(assignment, inputs: list[Path], out: Path, *, course: Course | N
     from autograder.grading.intake import find_submissions
 
     submissions, skipped, problems = find_submissions(inputs, assignment, course.roster if course else None)
+    if on_skipped:
+        on_skipped(skipped)
     if not submissions and not problems:
         raise NothingToGrade("no notebooks found in " + ", ".join(map(str, inputs)))
     limits = limits_of(course, overrides or {})
