@@ -148,3 +148,4 @@ def test_a_forged_cell_report_is_the_submissions_doing_not_a_grader_error():
     result = Result.from_json(data)  # no BadResult: nothing here can make the row a grader error
     assert [c.status for c in result.cells] == [Status.FAILED, Status.OK, Status.TIMEOUT]
     assert result.cells[0].label == "5" and _child_cells("nonsense") == []
+    assert _child_cells([{"label": "x", "status": ["ok"]}])[0]["status"] == "error"  # unhashable: no crash

@@ -22,7 +22,14 @@ from pathlib import Path
 from autograder.checks import KIT_ROOT, Assignment, AssignmentError, seed
 from autograder.course import seed_fingerprint
 from autograder.grading.intake import Submission, digest, read_submission
-from autograder.grading.result import MAX_ANSWER_CHARS, BadResult, QuestionResult, Result, WrittenAnswer
+from autograder.grading.result import (
+    CHILD_CELL_STATUS,
+    MAX_ANSWER_CHARS,
+    BadResult,
+    QuestionResult,
+    Result,
+    WrittenAnswer,
+)
 from autograder.notebook.submission import Template, UnreadableNotebook, load_notebook, parse_notebook, rebuild
 from autograder.sandbox.pool import Limits, SandboxUnavailable, Worker, isolation_mode, isolation_note
 from autograder.selfcheck.api import CRASHED, ERROR, NOT_ATTEMPTED, PASSED, TIMEOUT, CheckResult, Student, run_check
@@ -275,22 +282,19 @@ def _name_failing_dependencies(result: Result, sources: dict[str, str]) -> None:
         questions[question].mistakes = sorted({c.mistake for c in result.checks_of(question) if c.mistake})
 
 
-# What the sandbox child says of a cell: these words, anything else is taken as "error" (it raised).
-_CELL_WORDS = ("ok", "error", "timeout", "skipped")
-
-
 def _child_cells(cells) -> list[dict]:
     """The child's cell reports, reduced to label, status and message, all plain text.
 
     The child runs the student's code, which can write anything on its channel: a malformed
     report is the submission's doing, so it is coerced here rather than refused later as the
-    grader's fault.
+    grader's fault: a status that is not one of the child's words is taken as "error" (it raised).
     """
     reports = []
     for cell in cells if isinstance(cells, list) else []:
         if isinstance(cell, dict):
             status = cell.get("status")
-            reports.append({"label": str(cell.get("label", "")), "status": status if status in _CELL_WORDS else "error",
+            known = isinstance(status, str) and status in CHILD_CELL_STATUS  # a list would not even hash
+            reports.append({"label": str(cell.get("label", "")), "status": status if known else "error",
                             "message": str(cell.get("message") or "")})
     return reports
 

@@ -20,9 +20,9 @@ from autograder.text import valid_data
 # A written answer longer than this is cut when stored: the review page is for reading.
 MAX_ANSWER_CHARS = 20_000
 
-# The sandbox child's word for a cell that raised is "error" (Status.ERROR is the grader's own
-# fault): it becomes FAILED here, at the boundary, for new results and old gradebook rows alike.
-_CHILD_CELL_STATUS = {"error": Status.FAILED}
+# The sandbox child's words for how a cell ran (what older gradebook rows stored too). Its "error"
+# (the cell raised) becomes FAILED here, at the boundary: Status.ERROR is the grader's own fault.
+CHILD_CELL_STATUS = {"ok": Status.OK, "error": Status.FAILED, "timeout": Status.TIMEOUT, "skipped": Status.SKIPPED}
 
 
 class BadResult(ValueError):
@@ -137,7 +137,7 @@ def _num(value) -> float:
 
 
 def _cell_status(word) -> Status:
-    return _CHILD_CELL_STATUS.get(word) or Status(word)
+    return CHILD_CELL_STATUS.get(word) or Status(word)
 
 
 def _check(data: dict) -> CheckResult:

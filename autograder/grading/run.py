@@ -124,8 +124,6 @@ class RunOutcome:
     graded: int = 0  # submissions graded in this run
     reused: int = 0  # unchanged submissions whose stored grade was kept
     seconds: float = 0.0
-    skipped: list = field(default_factory=list)  # intake's Skipped: files that are not submissions
-    differences: list[str] = field(default_factory=list)  # settings that changed, when regrading
     changes: list[Change] = field(default_factory=list)  # question grades that a regrade changed
     failed_writes: list[tuple[str, Exception]] = field(default_factory=list)
 
@@ -167,10 +165,10 @@ def grade_class(assignment, inputs: list[Path], out: Path, *, course: Course | N
     try:
         batch = Batch(assignment, jobs=jobs, limits=limits)
         differences = check_settings(gradebook, batch, source, regrade)
-        outcome = RunOutcome([], list(batch.template.points), skipped=skipped, differences=differences)
+        outcome = RunOutcome([], list(batch.template.points))
         batch.regrade = regrade
         if on_settings:
-            on_settings(outcome.differences)
+            on_settings(differences)
         started = time.monotonic()
 
         def count(result: Result, reused: bool) -> None:

@@ -51,9 +51,14 @@ def generator(seed: int) -> dict:
     What shuffles a ``DataLoader(..., shuffle=True, generator=g)``: the grader knows the seed,
     so it can reproduce the order in which the student's code sees the data.
     """
+    return {"t": "generator", "seed": _generator_seed(seed)}
+
+
+def _generator_seed(seed) -> int:
+    """``seed`` if torch.Generator.manual_seed accepts it; checked where the argument is made and where it is used."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_GENERATOR_SEED:
         raise ValueError(f"a generator's seed must be an int in [0, 2**64), got {seed!r}")
-    return {"t": "generator", "seed": seed}
+    return seed
 
 
 def decode_arg(obj):
@@ -80,10 +85,7 @@ def decode_arg(obj):
     if kind == "generator":
         import torch
 
-        seed = obj.get("seed")
-        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_GENERATOR_SEED:
-            raise ValueError(f"a generator's seed must be an int in [0, 2**64), got {seed!r}")
-        return torch.Generator().manual_seed(seed)
+        return torch.Generator().manual_seed(_generator_seed(obj.get("seed")))
     if kind == "tuple":
         return tuple(decode_arg(item) for item in obj["items"])
     raise ValueError(f"unknown argument kind {kind!r}")
