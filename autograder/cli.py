@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import os
 import sys
 from pathlib import Path
 
@@ -118,7 +117,8 @@ def cmd_grade(args) -> int:
     from tqdm import tqdm
 
     from autograder.checks import get_assignment
-    from autograder.grading.run import ClusterUnavailable, NothingToGrade, grade_class, print_changes
+    from autograder.context import environment_seed, make_context
+    from autograder.grading.run import ClusterUnavailable, NothingToGrade, grade_class, limits_of, print_changes
     from autograder.sandbox.pool import SandboxUnavailable
 
     clean = terminal_text
@@ -138,9 +138,10 @@ def cmd_grade(args) -> int:
             print(clean(f"regrading: the earlier grades were made with {difference}"), file=sys.stderr)
 
     try:
-        run = grade_class(assignment, [Path(p) for p in args.submissions], out, course=course,
+        limits = limits_of(course, {"cell_seconds": args.cell_timeout, "call_seconds": args.call_timeout})
+        context = make_context(course, out, env_seed=environment_seed(), limits=limits)
+        run = grade_class(assignment, [Path(p) for p in args.submissions], out, context,
                           gradebook_path=Path(args.gradebook) if args.gradebook else None, jobs=args.jobs,
-                          overrides={"cell_seconds": args.cell_timeout, "call_seconds": args.call_timeout},
                           regrade=args.regrade, cluster=args.cluster, released=args.release,
                           anonymous=args.anonymous, progress=progress, on_settings=on_settings,
                           on_skipped=on_skipped)
@@ -179,9 +180,8 @@ def cmd_report(args) -> int:
     course = _course(args)
     out = _out(args, course, assignment)
     gradebook = Gradebook(Path(args.gradebook) if args.gradebook else out / "gradebook.sqlite", create=False)
-    _use_seed(course, out)
     results, failed = write_outputs(assignment, load_template(assignment), gradebook, out, course,
-                                    released=args.release, anonymous=args.anonymous)
+                                    released=args.release, anonymous=args.anonymous, seed=_seed_of(course, out))
     gradebook.close()
     for student, error in failed:
         print(terminal_text(f"error: could not write the outputs of {student!r}: {error}"), file=sys.stderr)
@@ -211,9 +211,18 @@ def cmd_check(args) -> int:
     except UnreadableNotebook as error:
         return _fail(terminal_text(f"{path}: {error}"))
     template = load_template(assignment)
-    worker = Worker(_limits(args))
+    course = _course(args)
+    limits = _limits(args)
+    from autograder.context import NoSeed, environment_seed, make_context
+
+    try:  # hidden checks only with an explicit seed: never one of the kit's
+        context = make_context(course, None, env_seed=environment_seed(), limits=limits)
+    except NoSeed:
+        context = None
+    student = args.student or path.stem
+    worker = Worker(limits)
     try:
-        result = grade_one(assignment, template, path.stem, path, worker)
+        result = grade_one(assignment, template, student, path, worker, context)
     except SandboxUnavailable as error:
         return _fail(terminal_text(str(error)))
     finally:
@@ -235,16 +244,21 @@ def cmd_check(args) -> int:
     if result.isolation_note:
         say(f"\nwarning: {result.isolation_note}")
     written = sum(w.max_points for w in result.written.values())
+    if context is None:
+        public = sum(fn.points for fn in assignment.checks() if not fn.hidden)
+        say(f"\npublic checks: {result.auto_total:g} / {public:g} (the hidden checks did not run: give --course "
+            f"COURSE or set DLBASICS_SEED to run them; they are worth {result.auto_max - public:g} more points)")
+        return 0
     say(f"\nautomatic score: {result.auto_total:g} / {result.auto_max:g}"
         + (f" (+ {written:g} points of written answers, graded by hand)" if written else ""))
     return 0
 
 
-def _use_seed(course, out: Path) -> None:
-    """This process's seed (hidden inputs, pseudonyms): the course's, DLBASICS_SEED, or OUT's own."""
-    from autograder.grading.run import resolve_seed
+def _seed_of(course, out: Path) -> str:
+    """The seed grades in OUT were made with (it keys pseudonyms): the course's, DLBASICS_SEED, or OUT's own."""
+    from autograder.context import environment_seed, resolve_seed
 
-    os.environ["DLBASICS_SEED"] = resolve_seed(course, out)[0]
+    return resolve_seed(course, out, environment_seed(), create=False)[0]
 
 
 def _gradebook_path(args, course, assignment) -> Path:
@@ -270,10 +284,10 @@ def cmd_import_scores(args) -> int:
 
 def _import_scores(path: Path, assignment, course, gradebook, written: dict) -> int:
     known = gradebook.students(assignment.id) | {s.id for s in (course.roster if course else [])}
-    _use_seed(course, gradebook.path.parent)
+    seed = _seed_of(course, gradebook.path.parent)
     from autograder.report.review import pseudonym
 
-    hidden_names = {pseudonym(student): student for student in known}  # from an anonymous review
+    hidden_names = {pseudonym(student, seed): student for student in known}  # from an anonymous review
     scores, seen = [], set()
     try:
         # utf-8-sig: a spreadsheet's "CSV UTF-8" export starts with a byte-order mark.
@@ -333,7 +347,7 @@ def cmd_scores_template(args) -> int:
     from autograder.report.review import pseudonym
 
     entries = gradebook.manual_entries(assignment.id)
-    _use_seed(course, gradebook.path.parent)
+    seed = _seed_of(course, gradebook.path.parent)
     rows = []
     for result in gradebook.results(assignment.id):
         for question, answer in result.written.items():
@@ -347,7 +361,7 @@ def cmd_scores_template(args) -> int:
                                           + earlier.comment
             else:
                 points, comment = "", ""
-            rows.append([pseudonym(result.student) if args.anonymous else result.student, question, points,
+            rows.append([pseudonym(result.student, seed) if args.anonymous else result.student, question, points,
                          comment])
     gradebook.close()
     target = Path(args.file) if args.file else _out(args, course, assignment) / "manual-scores.csv"
@@ -466,6 +480,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("notebook")
     p.add_argument("--assignment", help="assignment id (default: guessed from the notebook)")
     p.add_argument("--release", action="store_true", help="show hidden checks' messages")
+    p.add_argument("--course", help="course folder: run the hidden checks too, with its secret seed "
+                                    "(or set DLBASICS_SEED); without either, only the public checks run")
+    p.add_argument("--student", help="whose hidden inputs to use (default: the notebook's file name)")
     p.add_argument("--cell-timeout", type=float)
     p.add_argument("--call-timeout", type=float)
     p.set_defaults(func=cmd_check)
@@ -516,13 +533,14 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    from autograder.context import NoSeed
     from autograder.grading.gradebook import GradebookCorrupt, GradebookMissing
     from autograder.grading.run import SettingsChanged
 
     try:
         return args.func(args)
     except (UnknownAssignment, AssignmentError, CourseError, SettingsChanged, GradebookMissing, GradebookCorrupt,
-            FileNotFoundError) as error:
+            NoSeed, FileNotFoundError) as error:
         return _fail(terminal_text(str(error)))
     except KeyboardInterrupt:
         # Everything graded so far is in the gradebook (one transaction per submission).

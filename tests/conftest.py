@@ -60,7 +60,7 @@ def read_outputs(out: Path, process=None) -> Graded:
 
 
 def grade_notebooks(assignment_id: str, notebooks: dict[str, dict | bytes | str], workdir: Path,
-                    *extra_args, timeout: float = 600, before_grading=None) -> Graded:
+                    *extra_args, timeout: float = 600, before_grading=None, env: dict | None = None) -> Graded:
     """Write ``notebooks`` (student id -> notebook dict or raw file content) and grade them."""
     submissions = workdir / "submissions"
     submissions.mkdir(parents=True, exist_ok=True)
@@ -76,7 +76,7 @@ def grade_notebooks(assignment_id: str, notebooks: dict[str, dict | bytes | str]
     if before_grading:
         before_grading()
     process = run_dlbasics("grade", assignment_id, submissions, "--out", out, "--quiet", *extra_args,
-                           timeout=timeout)
+                           timeout=timeout, env=env)
     return read_outputs(out, process)
 
 

@@ -99,12 +99,12 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(local,
     every submission is recorded exactly once, with the local run's totals."""
     from distributed import Client
 
+    from autograder.context import GradingContext
     from autograder.grading.cluster import run_on_cluster
     from autograder.grading.grade import Batch
     from autograder.grading.gradebook import Gradebook
     from autograder.grading.intake import find_submissions
 
-    monkeypatch.setenv("DLBASICS_SEED", GRADER_SEED)  # this process grades here, as `dlbasics grade` would
     # Twice the class, so that plenty is left to grade after the first results.
     submissions_dir = local.out.parent / "submissions"
     folder = tmp_path / "submissions"
@@ -139,7 +139,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(local,
             killed.update(address=address, tasks=list(busy[address]))
             os.kill(pids[address], signal.SIGKILL)
 
-        batch = Batch(assignment)
+        batch = Batch(assignment, GradingContext(GRADER_SEED, "test", isolation="bwrap"))
         run_on_cluster(batch, submissions, cluster.scheduler_address, gradebook=gradebook, on_result=on_result)
         after = client.run(os.getpid)
     results = {r.student: r for r in gradebook.results(A1)}
@@ -187,18 +187,20 @@ def test_a_node_whose_checks_differ_has_another_grader_version(tmp_path):
     import dataclasses
     import shutil
 
+    from autograder.context import GradingContext
     from autograder.grading.grade import grader_version
     from autograder.sandbox.pool import Limits
 
     assignment = ASSIGNMENTS[A1]
-    mine = grader_version(assignment, Limits(), "bwrap")
+    context = GradingContext("a course's secret seed", "test", Limits(), None, "bwrap")
+    mine = grader_version(assignment, context)
     for name in ("checks.py", "reference.py", "public_checks.py"):
         folder = tmp_path / name / assignment.id
         shutil.copytree(assignment.folder, folder)
         with (folder / name).open("a", encoding="utf-8") as handle:
             handle.write("\n# one node's edited copy\n")
         other = dataclasses.replace(assignment, folder=folder)
-        assert grader_version(other, Limits(), "bwrap") != mine, name
+        assert grader_version(other, context) != mine, name
     same = tmp_path / "same" / assignment.id
     shutil.copytree(assignment.folder, same)
-    assert grader_version(dataclasses.replace(assignment, folder=same), Limits(), "bwrap") == mine
+    assert grader_version(dataclasses.replace(assignment, folder=same), context) == mine

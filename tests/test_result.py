@@ -10,6 +10,7 @@ import pytest
 from conftest import run_dlbasics
 
 from autograder.checks import ASSIGNMENTS
+from autograder.context import GradingContext
 from autograder.grading.grade import Batch, empty_result, finish_result, load_template
 from autograder.grading.gradebook import Gradebook, GradebookCorrupt
 from autograder.grading.intake import Submission
@@ -101,7 +102,7 @@ def test_a_corrupted_gradebook_row_is_a_clear_error_not_a_traceback(tmp_path):
     db.close()
     with pytest.raises(GradebookCorrupt, match="not a grading result"):
         Gradebook(out / "gradebook.sqlite").results(ASSIGNMENT.id)
-    run = run_dlbasics("report", ASSIGNMENT.id, "--out", out, check=False, env={"DLBASICS_SEED": "s"})
+    run = run_dlbasics("report", ASSIGNMENT.id, "--out", out, check=False, env={"DLBASICS_SEED": "s" * 20})
     assert run.returncode != 0 and "Traceback" not in run.stderr
     assert "not a grading result" in run.stderr and "backup" in run.stderr
 
@@ -126,7 +127,7 @@ def test_a_cluster_reply_that_is_not_a_result_is_a_grader_error(reply):
     from autograder.grading.cluster import _Run
 
     run = _Run.__new__(_Run)
-    run.batch = Batch(ASSIGNMENT)
+    run.batch = Batch(ASSIGNMENT, GradingContext("a course's secret seed"))
     submission = Submission("alice", Path("alice.ipynb"))
     result = run._result(_Finished(reply), submission, "h1")
     assert result.status == Status.GRADER_ERROR and result.auto_total == 0

@@ -34,7 +34,8 @@ from pathlib import Path
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from autograder.checks import get_assignment, seed, using_seed
+from autograder.checks import get_assignment
+from autograder.context import GradingContext
 from autograder.grading.grade import UNREADABLE, Batch, empty_result, grade_one, grader_version, load_template
 from autograder.grading.intake import Submission, digest, read_submission
 from autograder.grading.result import Result
@@ -123,13 +124,13 @@ class SandboxPool(WorkerPlugin):
                 return
         sandbox.stop()
 
-    def version(self, assignment, limits: Limits) -> str:
-        """This node's grader version for the current seed (hashing the kit once per run)."""
-        key = (assignment.id, json.dumps(asdict(limits), sort_keys=True), seed())
+    def version(self, assignment, context: GradingContext) -> str:
+        """This node's grader version for the grader's seed (hashing the kit once per run)."""
+        key = (assignment.id, context.limits_key, context.seed)
         with self.lock:
             known = self.versions.get(key)
         if known is None:
-            known = grader_version(assignment, limits, isolation_mode())
+            known = grader_version(assignment, context)
             with self.lock:
                 self.versions[key] = known
         return known
@@ -146,20 +147,20 @@ class SandboxPool(WorkerPlugin):
     def grade(self, assignment_id: str, student: str, label: str, data: bytes, limits: dict, expected: str,
               grader_seed: str, grader_parts: dict) -> str:
         assignment = get_assignment(assignment_id)
-        limits = Limits(**limits)
-        with using_seed(grader_seed):
-            mine = self.version(assignment, limits)
-            if mine != expected:
-                raise VersionMismatch(_mismatch(grader_parts, fingerprint(isolation_mode())))
-            template = self.template(assignment)
-            sandbox = self.acquire(limits)
-            try:
-                result = grade_one(assignment, template, student, Path(label), sandbox, data)
-            except BaseException:
-                sandbox.stop()  # restarted clean for the next task
-                raise
-            finally:
-                self.release(sandbox)
+        # The grader's seed and limits, for this task only: this node's own environment has no say.
+        context = GradingContext(grader_seed, "the grader", Limits(**limits), None, isolation_mode())
+        mine = self.version(assignment, context)
+        if mine != expected:
+            raise VersionMismatch(_mismatch(grader_parts, fingerprint(isolation_mode())))
+        template = self.template(assignment)
+        sandbox = self.acquire(context.limits)
+        try:
+            result = grade_one(assignment, template, student, Path(label), sandbox, context, data)
+        except BaseException:
+            sandbox.stop()  # restarted clean for the next task
+            raise
+        finally:
+            self.release(sandbox)
         # JSON text, so that only data goes back to the grader.
         return json.dumps(result.to_json())
 
@@ -233,7 +234,7 @@ class _Run:
         self.on_result, self.progress = on_result, progress
         self.token = uuid.uuid4().hex  # task keys of this run: never shared with another run's
         self.parts = fingerprint(isolation_mode())
-        self.seed = seed()
+        self.seed = batch.context.seed
         self.next_look = 0.0  # when _wait next asks the scheduler for its workers
         self.without_workers: float | None = None  # since when the cluster has had none
 

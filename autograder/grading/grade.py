@@ -19,8 +19,8 @@ import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from autograder.checks import KIT_ROOT, Assignment, AssignmentError, seed
-from autograder.course import seed_fingerprint
+from autograder.checks import KIT_ROOT, Assignment, AssignmentError
+from autograder.context import GradingContext
 from autograder.grading.intake import Submission, digest, read_submission
 from autograder.grading.result import (
     CHILD_CELL_STATUS,
@@ -31,7 +31,7 @@ from autograder.grading.result import (
     WrittenAnswer,
 )
 from autograder.notebook.submission import Template, UnreadableNotebook, load_notebook, parse_notebook, rebuild
-from autograder.sandbox.pool import Limits, SandboxUnavailable, Worker, isolation_mode, isolation_note
+from autograder.sandbox.pool import SandboxUnavailable, Worker, isolation_note
 from autograder.selfcheck.api import CRASHED, ERROR, NOT_ATTEMPTED, PASSED, TIMEOUT, CheckResult, Student, run_check
 from autograder.selfcheck.status import Status
 
@@ -63,7 +63,7 @@ def load_template(assignment: Assignment) -> Template:
     return template
 
 
-def grader_version(assignment: Assignment, limits: Limits, mode: str) -> str:
+def grader_version(assignment: Assignment, context: GradingContext) -> str:
     """Changes whenever anything that decides a grade changes, so a rerun regrades instead of reusing.
 
     That is: the grader's own code (checks, references, the sandbox, intake, grading), the
@@ -72,8 +72,8 @@ def grader_version(assignment: Assignment, limits: Limits, mode: str) -> str:
     """
     from importlib.metadata import PackageNotFoundError, version
 
-    digest = hashlib.sha256(seed().encode())
-    digest.update(json.dumps([asdict(limits), mode, sys.version], sort_keys=True).encode())
+    digest = hashlib.sha256(context.seed.encode())
+    digest.update(json.dumps([asdict(context.limits), context.isolation, sys.version], sort_keys=True).encode())
     for package in ("torch", "numpy", "matplotlib"):
         try:
             digest.update(f"{package}=={version(package)}".encode())
@@ -143,11 +143,13 @@ def finish_result(result: Result, template: Template, written: dict | None = Non
 
 
 def grade_one(assignment: Assignment, template: Template, student: str, path: Path, worker: Worker,
-              data: bytes | None = None, sha: str | None = None) -> Result:
+              context: GradingContext | None, data: bytes | None = None, sha: str | None = None) -> Result:
     """Grade one notebook from ``data``, the bytes intake read (read here if not given), whose
     hash ``sha`` the caller may have computed already.
 
-    The bytes hashed are the bytes graded: the file is never opened a second time.
+    The bytes hashed are the bytes graded: the file is never opened a second time. Hidden
+    checks draw ``student``'s own inputs from ``context``'s seed; without a context (``dlbasics
+    check`` without a course) only the public checks run.
     """
     try:
         data = read_submission(path) if data is None else data
@@ -165,8 +167,14 @@ def grade_one(assignment: Assignment, template: Template, student: str, path: Pa
         worker.start()  # before the clock starts: "seconds" is this submission's own time
     started = time.monotonic()
     session = worker.open(rebuilt.cells)
-    checks = [run_check(fn, HiddenInputs(session) if fn.hidden else session) for fn in assignment.checks()]
+    public = [fn for fn in assignment.checks() if not fn.hidden]
+    checks = [run_check(fn, session) for fn in public]
+    # The feedback's picture is drawn on the course's public inputs before any hidden call, so
+    # it cannot show a hidden input (a plot function can draw whatever it was given earlier).
     plots = _student_plots(assignment, session)
+    if context is not None:
+        hidden = HiddenInputs(session, context.hidden(assignment.id, student))
+        checks += [run_check(fn, hidden) for fn in assignment.checks() if fn.hidden]
     report = session.close()
     cells = _child_cells(session.cells)
     _blame_broken_cells(checks, cells)
@@ -214,8 +222,9 @@ class HiddenInputs(Student):
     by their type before any check reads them; the grader's own words stay.
     """
 
-    def __init__(self, session):
+    def __init__(self, session, hidden_key):
         self.session = session
+        self.hidden_key = hidden_key  # where this student's hidden inputs come from (autograder.context)
 
     def request(self, name, *args, **kwargs) -> dict:
         reply = self.session.request(name, *args, **kwargs)
@@ -334,15 +343,16 @@ def diff(previous: Result | None, result: Result) -> list[Change]:
 class Batch:
     """Grade many submissions with ``jobs`` parallel sandboxed workers."""
 
-    def __init__(self, assignment: Assignment, jobs: int | None = None, limits: Limits | None = None):
+    def __init__(self, assignment: Assignment, context: GradingContext, jobs: int | None = None):
         self.assignment = assignment
+        self.context = context
         self.template = load_template(assignment)
         self.jobs = max(1, jobs or os.cpu_count() or 1)
-        self.limits = limits or Limits()
-        self.version = grader_version(assignment, self.limits, isolation_mode())
+        self.limits = context.limits
+        self.version = grader_version(assignment, context)
         # Recorded with every grade (see autograder.grading.run): which seed, which limits.
-        self.seed_fingerprint = seed_fingerprint(seed())
-        self.limits_key = json.dumps(asdict(self.limits), sort_keys=True)
+        self.seed_fingerprint = context.seed_fingerprint
+        self.limits_key = context.limits_key
         self.changes: list = []  # what regrading changed, question by question
         self.regrade = False  # True: grade again even what the gradebook holds for these exact bytes
 
@@ -389,7 +399,7 @@ class Batch:
             stored = gradebook.lookup(self.assignment.id, student, sha, self.version)
             if stored is not None:
                 return stored, True
-        result = grade_one(self.assignment, self.template, student, path, worker, data, sha)
+        result = grade_one(self.assignment, self.template, student, path, worker, self.context, data, sha)
         result.submitted_at = submission.submitted_at
         return result, False
 

@@ -1,59 +1,27 @@
 """One grading run of a class: settings, intake, grading, the gradebook, every output.
 
 ``dlbasics grade`` is wiring around :func:`grade_class`. The run's settings (the secret
-seed of the hidden inputs, the limits) are resolved once here and recorded with every
-grade; a gradebook whose grades were made with other settings is not silently mixed with
-new ones: the run is refused unless the instructor asks for a regrade.
+seed of the hidden inputs, the limits: a :class:`~autograder.context.GradingContext` made
+once by the caller) are recorded with every grade; a gradebook whose grades were made
+with other settings is not silently mixed with new ones: the run is refused unless the
+instructor asks for a regrade.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from autograder.context import GradingContext
 from autograder.course import Course, CourseError
 from autograder.grading.grade import Change
 from autograder.grading.result import Result
 
-# The seed of a run that has no course: generated once, kept next to the gradebook.
-SEED_FILE = "secret-seed.txt"
-
 
 class SettingsChanged(Exception):
     """The gradebook's grades were made with another seed or other limits."""
-
-
-def resolve_seed(course: Course | None, out: Path) -> tuple[str, str]:
-    """The hidden inputs' seed and where it came from: the course, DLBASICS_SEED, or OUT's own.
-
-    Never a constant of the kit's source: without a course or DLBASICS_SEED a random seed is
-    generated on the first run and kept in OUT/secret-seed.txt (readable by its owner only).
-    """
-    env = os.environ.get("DLBASICS_SEED")
-    if course is not None:
-        if env and env != course.seed:
-            raise CourseError("DLBASICS_SEED is set and differs from the course's seed in "
-                              f"{course.root / 'secret.toml'}: unset DLBASICS_SEED to grade with the course's seed")
-        return course.seed, str(course.root / "secret.toml")
-    if env:
-        return env, "DLBASICS_SEED"
-    path = out / SEED_FILE
-    try:
-        seed = path.read_text(encoding="utf-8").strip()
-        if seed:
-            return seed, str(path)
-    except FileNotFoundError:
-        pass
-    out.mkdir(parents=True, exist_ok=True)
-    seed = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(seed + "\n")
-    return seed, f"{path} (new)"
 
 
 def check_settings(gradebook, batch, seed_source: str, regrade: bool) -> list[str]:
@@ -135,10 +103,10 @@ class RunOutcome:
         return [r.student for r in self.results if r.status == GRADER_ERROR]
 
 
-def grade_class(assignment, inputs: list[Path], out: Path, *, course: Course | None = None,
-                gradebook_path: Path | None = None, jobs: int | None = None, overrides: dict | None = None,
-                regrade: bool = False, cluster: str | None = None, released: bool = False, anonymous: bool = False,
-                progress=None, on_settings=None, on_skipped=None) -> RunOutcome:
+def grade_class(assignment, inputs: list[Path], out: Path, context: GradingContext, *,
+                gradebook_path: Path | None = None, jobs: int | None = None, regrade: bool = False,
+                cluster: str | None = None, released: bool = False, anonymous: bool = False, progress=None,
+                on_settings=None, on_skipped=None) -> RunOutcome:
     """Grade a class: intake, settings, grading (here or on a Dask cluster), the gradebook, every output.
 
     ``progress(total)`` returns a context manager with ``update(n)`` (a tqdm bar) or is None;
@@ -153,18 +121,16 @@ def grade_class(assignment, inputs: list[Path], out: Path, *, course: Course | N
     from autograder.grading.gradebook import Gradebook
     from autograder.grading.intake import find_submissions
 
+    course = context.course
     submissions, skipped, problems = find_submissions(inputs, assignment, course.roster if course else None)
     if on_skipped:
         on_skipped(skipped)
     if not submissions and not problems:
         raise NothingToGrade("no notebooks found in " + ", ".join(map(str, inputs)))
-    limits = limits_of(course, overrides or {})
-    seed, source = resolve_seed(course, out)
-    os.environ["DLBASICS_SEED"] = seed  # the grader's own process only: the sandbox gets a clean environment
     gradebook = Gradebook(gradebook_path or out / "gradebook.sqlite")
     try:
-        batch = Batch(assignment, jobs=jobs, limits=limits)
-        differences = check_settings(gradebook, batch, source, regrade)
+        batch = Batch(assignment, context, jobs=jobs)
+        differences = check_settings(gradebook, batch, context.seed_source, regrade)
         outcome = RunOutcome([], list(batch.template.points))
         batch.regrade = regrade
         if on_settings:
@@ -189,16 +155,18 @@ def grade_class(assignment, inputs: list[Path], out: Path, *, course: Course | N
         # Every output is written from the whole gradebook: a run that graded one late notebook
         # leaves the class's files complete, and a failed write is redone by the next run.
         outcome.results, outcome.failed_writes = write_outputs(assignment, batch.template, gradebook, out, course,
-                                                               released=released, anonymous=anonymous)
+                                                               released=released, anonymous=anonymous,
+                                                               seed=context.seed)
     finally:
         gradebook.close()
     return outcome
 
 
 def write_outputs(assignment, template, gradebook, out: Path, course: Course | None = None, released: bool = False,
-                  anonymous: bool = False) -> tuple[list[Result], list[tuple[str, Exception]]]:
+                  anonymous: bool = False, *, seed: str) -> tuple[list[Result], list[tuple[str, Exception]]]:
     """Every output of an assignment, from the whole gradebook (plus a row per roster student who
     submitted nothing); returns ``(results, [(student or file, error), ...] that could not be written)``.
+    ``seed`` keys the pseudonyms of anonymous pages (never shown itself).
     """
     from autograder.grading.grade import NO_SUBMISSION, empty_result
     from autograder.report import write_all
@@ -215,5 +183,5 @@ def write_outputs(assignment, template, gradebook, out: Path, course: Course | N
     entries = gradebook.manual_entries(assignment.id)
     context = Context(assignment, template, results,
                       {r.student: marks(r, entries.get(r.student), course) for r in results},
-                      out, course, released, anonymous)
+                      out, course, released, anonymous, seed=seed)
     return results, write_all(context)
