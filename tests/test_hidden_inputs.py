@@ -137,3 +137,92 @@ def test_the_kit_holds_no_seed_and_hidden_checks_refuse_to_run_without_one(tmp_p
     refused = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path,
                              timeout=300)
     assert "REFUSED" in refused.stdout and "DLBASICS_COURSE" in refused.stdout, refused.stdout + refused.stderr
+
+
+def _drawing_everything_seen(public: list[float]) -> str:
+    """A plot_regression that remembers every x it was given and says in its picture whether it saw
+    one that is not a public input: the figure's background is red then, green otherwise (the issue's
+    attack decoded 97 of 155 hidden values from such a picture's pixels; the colour is the same leak,
+    made exact)."""
+    return (f"PUBLIC = {sorted(set(public))!r}\nSEEN = []\n\n"
+            "def plot_regression(x, y, m, b):\n"
+            "    SEEN.extend(round(float(v), 3) for v in x.reshape(-1).tolist())\n"
+            "    xs, ys = x.reshape(-1).tolist(), y.reshape(-1).tolist()\n"
+            "    fig, ax = plt.subplots(figsize=(6, 4))\n"
+            "    leaked = any(v not in PUBLIC for v in SEEN)\n"
+            "    fig.patch.set_facecolor((1.0, 0.0, 0.0) if leaked else (0.0, 1.0, 0.0))\n"
+            "    ax.set_title(repr(SEEN))\n"
+            "    ax.scatter(xs, ys, label='data')\n"
+            "    line = sorted(xs)\n"
+            "    ax.plot(line, [m * v + b for v in line], label='model')\n"
+            "    ax.set_xlabel('Study hours')\n    ax.set_ylabel('Exam score')\n    ax.legend()\n"
+            "    return fig, ax\n")
+
+
+def _hidden_numbers(assignment, student: str) -> set[str]:
+    """Every number the hidden checks pass ``student``'s functions, as text in the forms it could take."""
+    numbers = set()
+    with selfcheck_package():
+        for calls in hidden_calls(assignment, namespace_of(assignment), student).values():
+            for _, args in calls:
+                stack = [json.loads(args)]
+                while stack:
+                    item = stack.pop()
+                    if isinstance(item, dict | list):
+                        stack.extend(item.values() if isinstance(item, dict) else item)
+                    elif isinstance(item, float) and abs(item) > 0.01 and round(item, 3) != round(item):
+                        numbers |= {f"{item:.3f}", repr(round(item, 3))}
+    return numbers
+
+
+def test_nothing_handed_back_shows_a_hidden_input(tmp_path, solution_notebook):
+    """The feedback plot is drawn before any hidden call; no file under feedback/ holds a hidden value."""
+    import base64
+    import re
+    from io import BytesIO
+
+    from PIL import Image
+
+    namespace = namespace_of(A01)
+    public = []
+    with selfcheck_package():
+        for fn in A01.checks():
+            if fn.question == "plot_regression" and not fn.hidden:
+                recorder = Recorder(namespace, None)
+                run_check(fn, recorder)
+                for name, args in recorder.calls:
+                    x = json.loads(args)[0][0]["data"]
+                    public += [round(float(v[0] if isinstance(v, list) else v), 3) for v in x]
+    feedback_plot = A01.check_module().FEEDBACK_PLOTS["plot_regression"][1][0]["data"]
+    public += [round(float(v[0]), 3) for v in feedback_plot]
+    leaky = solution_notebook(A01.id, {"plot_regression": _drawing_everything_seen(public)})
+    raising = solution_notebook(A01.id, {
+        "predict": "def predict(x, m, b):\n    raise ValueError(f'inputs {x.tolist()} {m} {b}')\n",
+        "fit_least_squares": "def fit_least_squares(x, y):\n    raise ValueError(repr(x.tolist()) + repr(y.tolist()))\n"})
+    # Wrong values that are the inputs themselves: a check's message about them would show the inputs.
+    echoing = solution_notebook(A01.id, {
+        "predict": "def predict(x, m, b):\n    return x * 1.0 + 0.0 * m\n",
+        "to_column_tensors": "def to_column_tensors(x, y):\n    t = torch.tensor(y).reshape(-1, 1)\n    return t, t\n"})
+    graded = grade_notebooks(A01.id, {"honest": solution_notebook(A01.id), "leaky": leaky, "raising": raising,
+                                      "echoing": echoing}, tmp_path, "--release", env={SEED_VARIABLE: SEED})
+    assert graded.process.returncode == 0
+    hidden = [c for c in graded.checks("leaky", "plot_regression") if c.hidden]
+    assert hidden and all(c.status == PASSED for c in hidden), "the leaky plot must really see the hidden inputs"
+    from autograder.grading.intake import student_folder
+
+    for student in ("leaky", "raising", "echoing"):
+        folder = student_folder(graded.out, student)
+        html = (folder / "feedback.html").read_text(encoding="utf-8")
+        pictures = [base64.b64decode(p) for p in re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", html)]
+        if student == "leaky":
+            corners = [Image.open(BytesIO(p)).convert("RGB").getpixel((1, 1)) for p in pictures]
+            assert not [c for c in corners if c[0] > 200 and c[1] < 50], "the feedback plot saw a hidden input"
+            assert [c for c in corners if c[1] > 200 and c[0] < 50], f"the student's plot is missing ({corners})"
+        numbers = _hidden_numbers(A01, student)
+        assert len(numbers) > 20
+        for path in folder.rglob("*"):
+            if path.is_file():
+                text = path.read_bytes().decode("utf-8", "replace")
+                # A whole number as written (not the digits inside a longer one, such as a time).
+                found = sorted(n for n in numbers if re.search(rf"(?<![\d.]){re.escape(n)}(?!\d)", text))
+                assert not found, f"{path.name} of {student} shows hidden inputs: {found[:5]}"
