@@ -118,7 +118,10 @@ def cmd_grade(args) -> int:
 
     from autograder.checks import get_assignment
     from autograder.context import environment_seed, make_context
+    from autograder.grading.grade import load_template
+    from autograder.grading.gradebook import Gradebook
     from autograder.grading.run import ClusterUnavailable, NothingToGrade, grade_class, limits_of, print_changes
+    from autograder.report import write_outputs
     from autograder.sandbox.pool import SandboxUnavailable
 
     clean = terminal_text
@@ -137,36 +140,42 @@ def cmd_grade(args) -> int:
         for difference in differences:
             print(clean(f"regrading: the earlier grades were made with {difference}"), file=sys.stderr)
 
+    limits = limits_of(course, {"cell_seconds": args.cell_timeout, "call_seconds": args.call_timeout})
+    context = make_context(course, out, env_seed=environment_seed(), limits=limits)
+    gradebook = Gradebook(Path(args.gradebook) if args.gradebook else out / "gradebook.sqlite")
     try:
-        limits = limits_of(course, {"cell_seconds": args.cell_timeout, "call_seconds": args.call_timeout})
-        context = make_context(course, out, env_seed=environment_seed(), limits=limits)
-        run = grade_class(assignment, [Path(p) for p in args.submissions], out, context,
-                          gradebook_path=Path(args.gradebook) if args.gradebook else None, jobs=args.jobs,
-                          regrade=args.regrade, cluster=args.cluster, released=args.release,
-                          anonymous=args.anonymous, progress=progress, on_settings=on_settings,
-                          on_skipped=on_skipped)
-    except (NothingToGrade, SandboxUnavailable, ClusterUnavailable) as error:
-        return _fail(clean(str(error)))
+        try:
+            run = grade_class(assignment, [Path(p) for p in args.submissions], gradebook, context, jobs=args.jobs,
+                              regrade=args.regrade, cluster=args.cluster, progress=progress,
+                              on_settings=on_settings, on_skipped=on_skipped)
+        except (NothingToGrade, SandboxUnavailable, ClusterUnavailable) as error:
+            return _fail(clean(str(error)))
+        # Every output is written from the whole gradebook: a run that graded one late notebook
+        # leaves the class's files complete, and a failed write is redone by the next run.
+        results, failed_writes = write_outputs(assignment, load_template(assignment), gradebook, out, course,
+                                               released=args.release, anonymous=args.anonymous, seed=context.seed)
+    finally:
+        gradebook.close()
     print_changes(run.changes)
     if not args.quiet:
         from autograder.report.summary import render_text, summarize
 
-        print(clean(render_text(summarize(run.results, run.questions))))
-        note = next((r.isolation_note for r in run.results if r.isolation_note), "")
+        print(clean(render_text(summarize(results, run.questions))))
+        note = next((r.isolation_note for r in results if r.isolation_note), "")
         if note:
             print(f"warning: {note}")
         print(f"graded {run.graded}, reused {run.reused} unchanged, in {run.seconds:.1f} s; "
               f"wrote {out / 'grades.csv'}, {out / 'summary.html'} and a feedback.html per student in "
               f"{out / 'feedback'}/")
-    for student, error in run.failed_writes:
+    for student, error in failed_writes:
         print(clean(f"error: could not write the outputs of {student!r}: {error}; its grade is in the gradebook, "
                     "rerun to write them"), file=sys.stderr)
-    faults = run.faults
+    faults = [r.student for r in results if r.status == Status.GRADER_ERROR]
     if faults:
         print(clean(f"error: the grader itself failed on {len(faults)} submission(s) ({', '.join(faults[:5])}"
                     f"{', ...' if len(faults) > 5 else ''}): status 'grader error' in grades.csv, no points "
                     "awarded for what failed; please report it"), file=sys.stderr)
-    return 1 if faults or run.failed_writes else 0
+    return 1 if faults or failed_writes else 0
 
 
 def cmd_report(args) -> int:
@@ -174,7 +183,7 @@ def cmd_report(args) -> int:
     from autograder.checks import get_assignment
     from autograder.grading.grade import load_template
     from autograder.grading.gradebook import Gradebook
-    from autograder.grading.run import write_outputs
+    from autograder.report import write_outputs
 
     assignment = get_assignment(args.assignment)
     course = _course(args)

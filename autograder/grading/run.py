@@ -87,27 +87,20 @@ class NothingToGrade(Exception):
 class RunOutcome:
     """What one ``dlbasics grade`` run did; the caller decides what to print."""
 
-    results: list[Result]  # every row of the assignment's outputs, from the whole gradebook
     questions: list[str] = field(default_factory=list)  # the automatically graded questions
     graded: int = 0  # submissions graded in this run
     reused: int = 0  # unchanged submissions whose stored grade was kept
     seconds: float = 0.0
     changes: list[Change] = field(default_factory=list)  # question grades that a regrade changed
-    failed_writes: list[tuple[str, Exception]] = field(default_factory=list)
-
-    @property
-    def faults(self) -> list[str]:
-        """Students whose grading failed through the grader's own fault."""
-        from autograder.grading.grade import GRADER_ERROR
-
-        return [r.student for r in self.results if r.status == GRADER_ERROR]
 
 
-def grade_class(assignment, inputs: list[Path], out: Path, context: GradingContext, *,
-                gradebook_path: Path | None = None, jobs: int | None = None, regrade: bool = False,
-                cluster: str | None = None, released: bool = False, anonymous: bool = False, progress=None,
-                on_settings=None, on_skipped=None) -> RunOutcome:
-    """Grade a class: intake, settings, grading (here or on a Dask cluster), the gradebook, every output.
+def grade_class(assignment, inputs: list[Path], gradebook, context: GradingContext, *, jobs: int | None = None,
+                regrade: bool = False, cluster: str | None = None, progress=None, on_settings=None,
+                on_skipped=None) -> RunOutcome:
+    """Grade a class into ``gradebook``: intake, settings, grading (here or on a Dask cluster).
+
+    The caller writes the outputs from the gradebook afterwards
+    (:func:`autograder.report.write_outputs`): grading never imports the writers.
 
     ``progress(total)`` returns a context manager with ``update(n)`` (a tqdm bar) or is None;
     ``on_skipped(skipped)`` hears at once which files intake passed over and why;
@@ -118,7 +111,6 @@ def grade_class(assignment, inputs: list[Path], out: Path, context: GradingConte
     import contextlib
 
     from autograder.grading.grade import UNREADABLE, Batch, empty_result
-    from autograder.grading.gradebook import Gradebook
     from autograder.grading.intake import find_submissions
 
     course = context.course
@@ -127,61 +119,27 @@ def grade_class(assignment, inputs: list[Path], out: Path, context: GradingConte
         on_skipped(skipped)
     if not submissions and not problems:
         raise NothingToGrade("no notebooks found in " + ", ".join(map(str, inputs)))
-    gradebook = Gradebook(gradebook_path or out / "gradebook.sqlite")
-    try:
-        batch = Batch(assignment, context, jobs=jobs)
-        differences = check_settings(gradebook, batch, context.seed_source, regrade)
-        outcome = RunOutcome([], list(batch.template.points))
-        batch.regrade = regrade
-        if on_settings:
-            on_settings(differences)
-        started = time.monotonic()
+    batch = Batch(assignment, context, jobs=jobs)
+    differences = check_settings(gradebook, batch, context.seed_source, regrade)
+    outcome = RunOutcome(list(batch.template.points))
+    batch.regrade = regrade
+    if on_settings:
+        on_settings(differences)
+    started = time.monotonic()
 
-        def count(result: Result, reused: bool) -> None:
-            outcome.reused += reused
-            outcome.graded += not reused
+    def count(result: Result, reused: bool) -> None:
+        outcome.reused += reused
+        outcome.graded += not reused
 
-        for student, path, reason in problems:  # a link, an ambiguous folder: a row that says so
-            batch.commit(empty_result(assignment, batch.template, student, path, UNREADABLE, reason), False, gradebook)
-        with progress(len(submissions)) if progress else contextlib.nullcontext() as bar:
-            if cluster:
-                from autograder.grading.cluster import run_on_cluster
+    for student, path, reason in problems:  # a link, an ambiguous folder: a row that says so
+        batch.commit(empty_result(assignment, batch.template, student, path, UNREADABLE, reason), False, gradebook)
+    with progress(len(submissions)) if progress else contextlib.nullcontext() as bar:
+        if cluster:
+            from autograder.grading.cluster import run_on_cluster
 
-                run_on_cluster(batch, submissions, cluster, gradebook=gradebook, on_result=count, progress=bar)
-            else:
-                batch.run(submissions, gradebook=gradebook, on_result=count, progress=bar)
-        outcome.seconds = time.monotonic() - started
-        outcome.changes = batch.changes
-        # Every output is written from the whole gradebook: a run that graded one late notebook
-        # leaves the class's files complete, and a failed write is redone by the next run.
-        outcome.results, outcome.failed_writes = write_outputs(assignment, batch.template, gradebook, out, course,
-                                                               released=released, anonymous=anonymous,
-                                                               seed=context.seed)
-    finally:
-        gradebook.close()
+            run_on_cluster(batch, submissions, cluster, gradebook=gradebook, on_result=count, progress=bar)
+        else:
+            batch.run(submissions, gradebook=gradebook, on_result=count, progress=bar)
+    outcome.seconds = time.monotonic() - started
+    outcome.changes = batch.changes
     return outcome
-
-
-def write_outputs(assignment, template, gradebook, out: Path, course: Course | None = None, released: bool = False,
-                  anonymous: bool = False, *, seed: str) -> tuple[list[Result], list[tuple[str, Exception]]]:
-    """Every output of an assignment, from the whole gradebook (plus a row per roster student who
-    submitted nothing); returns ``(results, [(student or file, error), ...] that could not be written)``.
-    ``seed`` keys the pseudonyms of anonymous pages (never shown itself).
-    """
-    from autograder.grading.grade import NO_SUBMISSION, empty_result
-    from autograder.report import write_all
-    from autograder.report.context import Context
-    from autograder.report.outputs import marks
-
-    results = gradebook.results(assignment.id)
-    graded = {r.student for r in results}
-    for student in course.roster if course else []:
-        if student.id not in graded:
-            results.append(empty_result(assignment, template, student.id, Path("-"), NO_SUBMISSION,
-                                        "nothing was submitted"))
-    results.sort(key=lambda r: r.student)
-    entries = gradebook.manual_entries(assignment.id)
-    context = Context(assignment, template, results,
-                      {r.student: marks(r, entries.get(r.student), course) for r in results},
-                      out, course, released, anonymous, seed=seed)
-    return results, write_all(context)
