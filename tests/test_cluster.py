@@ -100,8 +100,8 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(local,
     from distributed import Client
 
     from autograder.context import GradingContext
+    from autograder.grading.batch import Batch
     from autograder.grading.cluster import run_on_cluster
-    from autograder.grading.grade import Batch
     from autograder.grading.gradebook import Gradebook
     from autograder.grading.intake import find_submissions
 

@@ -190,7 +190,7 @@ def test_nothing_handed_back_shows_a_hidden_input(tmp_path, solution_notebook):
             if fn.question == "plot_regression" and not fn.hidden:
                 recorder = Recorder(namespace, None)
                 run_check(fn, recorder)
-                for name, args in recorder.calls:
+                for _, args in recorder.calls:
                     x = json.loads(args)[0][0]["data"]
                     public += [round(float(v[0] if isinstance(v, list) else v), 3) for v in x]
     feedback_plot = A01.check_module().FEEDBACK_PLOTS["plot_regression"][1][0]["data"]
@@ -198,7 +198,7 @@ def test_nothing_handed_back_shows_a_hidden_input(tmp_path, solution_notebook):
     leaky = solution_notebook(A01.id, {"plot_regression": _drawing_everything_seen(public)})
     raising = solution_notebook(A01.id, {
         "predict": "def predict(x, m, b):\n    raise ValueError(f'inputs {x.tolist()} {m} {b}')\n",
-        "fit_least_squares": "def fit_least_squares(x, y):\n    raise ValueError(repr(x.tolist()) + repr(y.tolist()))\n"})
+        "fit_least_squares": "def fit_least_squares(x, y):\n    raise ValueError(repr(x.tolist()) + repr(y))\n"})
     # Wrong values that are the inputs themselves: a check's message about them would show the inputs.
     echoing = solution_notebook(A01.id, {
         "predict": "def predict(x, m, b):\n    return x * 1.0 + 0.0 * m\n",

@@ -36,11 +36,11 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 from autograder.checks import get_assignment
 from autograder.context import GradingContext
-from autograder.grading.grade import UNREADABLE, Batch, empty_result, grade_one, grader_version, load_template
-from autograder.grading.intake import Submission, digest, read_submission
+from autograder.grading.batch import Batch
+from autograder.grading.grade import grade_one, grader_version, load_template
+from autograder.grading.intake import Submission
 from autograder.grading.result import Result
 from autograder.grading.run import ClusterUnavailable
-from autograder.notebook.submission import UnreadableNotebook
 from autograder.sandbox.pool import Limits, SandboxUnavailable, Worker, isolation_mode
 
 PLUGIN_NAME = "dlbasics-sandbox-pool"
@@ -56,6 +56,9 @@ IN_FLIGHT_PER_THREAD = 4
 # or two; a cluster still without a worker after this is not coming back by itself.
 CONNECT_SECONDS = 30.0
 NO_WORKER_SECONDS = 300.0
+# The largest reply a node may send back: a result is a few KB of checks and messages plus at
+# most one rendered plot (intake's 2 MB bound on a plot, base64); anything larger is not a result.
+MAX_REPLY_CHARS = 4_000_000
 
 
 class VersionMismatch(RuntimeError):
@@ -210,7 +213,8 @@ def run_on_cluster(batch: Batch, submissions: list[Submission], address, gradebo
                                  f"{error}); start it with `dask scheduler` and one `dask worker {address}` "
                                  "per node, or leave out --cluster to grade on this machine") from None
     try:
-        _Run(batch, client, gradebook, on_result, progress).run(submissions)
+        batch.run(submissions, gradebook=gradebook, on_result=on_result, progress=progress,
+                  executor=DaskExecutor(batch, client))
     finally:
         client.close()
 
@@ -228,48 +232,42 @@ def _check_address(address: str) -> None:
                                  "tcp://HOST:PORT, as `dask scheduler` prints it (the default port is 8786)") from None
 
 
-class _Run:
-    def __init__(self, batch: Batch, client, gradebook, on_result, progress):
-        self.batch, self.client, self.gradebook = batch, client, gradebook
-        self.on_result, self.progress = on_result, progress
+class DaskExecutor:
+    """Grading on a Dask cluster, behind the batch's one loop (see :mod:`autograder.grading.batch`)."""
+
+    poll_seconds = 1.0  # how often, without a result, the loop asks whether the cluster still has workers
+
+    def __init__(self, batch: Batch, client):
+        self.batch, self.client = batch, client
         self.token = uuid.uuid4().hex  # task keys of this run: never shared with another run's
         self.parts = fingerprint(isolation_mode())
         self.seed = batch.context.seed
-        self.next_look = 0.0  # when _wait next asks the scheduler for its workers
+        self.index = 0
+        self.next_look = 0.0  # when check next asks the scheduler for its workers
         self.without_workers: float | None = None  # since when the cluster has had none
+        self.threads = 0
+        self.executor = None
 
-    def run(self, submissions: list[Submission]) -> None:
-        from distributed import as_completed
-
-        if not submissions:
-            return
+    def __enter__(self):
         self.client.register_plugin(SandboxPool())
-        window = IN_FLIGHT_PER_THREAD * self._threads()
-        pending: dict = {}  # future -> (submission, hash): one future per submission
-        todo = iter(enumerate(submissions))
-        futures = as_completed(loop=self.client.loop)
+        self.threads = self._threads()
+        self.executor = self.client.get_executor(pure=False)
+        return self
 
-        def refill() -> None:
-            while len(pending) < window:
-                item = next(todo, None)
-                if item is None:
-                    return
-                index, submission = item
-                future = self._send(index, submission)
-                if future is not None:
-                    pending[future[0]] = (submission, future[1])
-                    futures.add(future[0])
+    def __exit__(self, *exc) -> None:
+        pass  # the client is closed by run_on_cluster; the workers keep their sandboxes warm
 
-        refill()
-        while not futures.is_empty():
-            if not futures.has_ready():
-                self._wait()
-                continue
-            future = next(futures)
-            submission, sha = pending.pop(future)
-            result = self._result(future, submission, sha)
-            self._finish(result, False)
-            refill()
+    def window(self) -> int:
+        return IN_FLIGHT_PER_THREAD * max(1, self.threads)
+
+    def submit(self, submission: Submission, data: bytes, sha: str):
+        # A key of our own per submission: identical bytes from two students are two tasks
+        # (pure=False alone would do that too; the key also names nothing a student controls).
+        self.index += 1
+        batch = self.batch
+        return self.executor.submit(grade_task, batch.assignment.id, submission.student, str(submission.path), data,
+                                    asdict(batch.limits), batch.version, self.seed, self.parts,
+                                    key=f"dlbasics-grade-{self.token}-{self.index}")
 
     def _threads(self) -> int:
         """The cluster's threads, once it has a worker."""
@@ -287,9 +285,8 @@ class _Run:
                                          "`dask worker SCHEDULER_ADDRESS` on each node")
             time.sleep(1)
 
-    def _wait(self) -> None:
-        """Between results: a short sleep, and a cluster without workers for long is an error."""
-        time.sleep(0.05)
+    def check(self) -> None:
+        """Between results: a cluster without workers for long is an error."""
         now = time.monotonic()
         if now < self.next_look:
             return
@@ -307,37 +304,15 @@ class _Run:
             raise ClusterUnavailable(f"the Dask cluster has had no worker for {NO_WORKER_SECONDS:g} s; what was "
                                      "graded is in the gradebook: start workers and run the same command again")
 
-    def _send(self, index: int, submission: Submission):
-        """Read, hash, reuse or send one submission: ``(future, hash)``, or None if already finished."""
-        batch = self.batch
-        try:
-            data = read_submission(submission.path)
-        except UnreadableNotebook as error:
-            self._finish(empty_result(batch.assignment, batch.template, submission.student, submission.path,
-                                      UNREADABLE, str(error)), False)
-            return None
-        sha = digest(data)
-        if self.gradebook is not None and not batch.regrade:
-            stored = self.gradebook.lookup(batch.assignment.id, submission.student, sha, batch.version)
-            if stored is not None:
-                self._finish(stored, True)
-                return None
-        # A key of our own per submission: identical bytes from two students are two tasks
-        # (pure=False alone would do that too; the key also names nothing a student controls).
-        future = self.client.submit(grade_task, batch.assignment.id, submission.student, str(submission.path),
-                                    data, asdict(batch.limits), batch.version, self.seed, self.parts,
-                                    key=f"dlbasics-grade-{self.token}-{index}", pure=False)
-        return future, sha
-
-    def _result(self, future, submission: Submission, sha: str) -> Result:
+    def result(self, future, submission: Submission, sha: str) -> Result:
         from distributed import KilledWorker
 
         batch = self.batch
-        if future.status == "cancelled":
+        if future.cancelled():
             raise ClusterUnavailable("the Dask scheduler cancelled the grading (was it restarted?); what was graded "
                                      "is in the gradebook: run the same command again to resume")
-        if future.status == "error":
-            error = future.exception()
+        error = future.exception()
+        if error is not None:
             if isinstance(error, VersionMismatch | SandboxUnavailable):
                 return batch.fault(submission, str(error))
             if isinstance(error, KilledWorker):
@@ -346,11 +321,15 @@ class _Run:
                                                "please report it")
             result = batch.fault(submission, f"internal grader error on a Dask worker ({type(error).__name__}: "
                                              f"{error}); no points awarded, please report it")
-            result.traceback = "".join(traceback.format_tb(future.traceback()))[-4000:]
+            result.traceback = "".join(traceback.format_tb(error.__traceback__))[-4000:]
             return result
+        reply = future.result()
         try:
-            result = Result.from_json(json.loads(future.result()))
-        except (TypeError, ValueError) as error:  # BadResult is a ValueError
+            if not isinstance(reply, str) or len(reply) > MAX_REPLY_CHARS:
+                raise ValueError(f"a reply of {len(reply) if isinstance(reply, str) else type(reply).__name__} "
+                                 f"characters, more than the {MAX_REPLY_CHARS} a result can take")
+            result = Result.from_json(json.loads(reply))
+        except (TypeError, ValueError, RecursionError) as error:  # BadResult is a ValueError
             return batch.fault(submission, f"a Dask worker sent back something that is not a result ({error}); "
                                            "no points awarded, please report it")
         # The one result for this submission, or nothing: never a row under another name.
@@ -358,12 +337,4 @@ class _Run:
                 batch.assignment.id, submission.student, sha):
             return batch.fault(submission, "a Dask worker sent back the result of another submission; no points "
                                            "awarded, please report it")
-        result.submitted_at = submission.submitted_at  # as Batch does: known here, not on the node
         return result
-
-    def _finish(self, result: Result, reused: bool) -> None:
-        self.batch.commit(result, reused, self.gradebook)  # the one writer of the gradebook: this thread
-        if self.on_result:
-            self.on_result(result, reused)
-        if self.progress:
-            self.progress.update(1)

@@ -110,7 +110,8 @@ def grade_class(assignment, inputs: list[Path], gradebook, context: GradingConte
     """
     import contextlib
 
-    from autograder.grading.grade import UNREADABLE, Batch, empty_result
+    from autograder.grading.batch import Batch
+    from autograder.grading.grade import UNREADABLE, empty_result
     from autograder.grading.intake import find_submissions
 
     course = context.course
