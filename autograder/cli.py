@@ -140,13 +140,27 @@ def cmd_grade(args) -> int:
         for difference in differences:
             print(clean(f"regrading: the earlier grades were made with {difference}"), file=sys.stderr)
 
+    security = None
+    if args.cluster:
+        from autograder.grading import certs
+
+        if args.cluster.startswith("tls://"):
+            security = certs.security(course.root if course else out)
+        elif not args.insecure_cluster:
+            return _fail(clean(f"{args.cluster}: a cluster is reached over TLS (tls://HOST:8786) with the "
+                               "course's certificates, so that only your nodes can join and see the seed and the "
+                               "notebooks: run `dlbasics cluster-certs` (same --course or --out) and start the "
+                               "scheduler and workers as it says; or pass --insecure-cluster on a network you trust"))
+        else:
+            print("warning: --insecure-cluster: the seed and the notebooks cross the network unencrypted, and any "
+                  "machine that reaches the scheduler can join it as a worker", file=sys.stderr)
     limits = limits_of(course, {"cell_seconds": args.cell_timeout, "call_seconds": args.call_timeout})
     context = make_context(course, out, env_seed=environment_seed(), limits=limits)
     gradebook = Gradebook(Path(args.gradebook) if args.gradebook else out / "gradebook.sqlite")
     try:
         try:
             run = grade_class(assignment, [Path(p) for p in args.submissions], gradebook, context, jobs=args.jobs,
-                              regrade=args.regrade, cluster=args.cluster, progress=progress,
+                              regrade=args.regrade, cluster=args.cluster, security=security, progress=progress,
                               on_settings=on_settings, on_skipped=on_skipped)
         except (NothingToGrade, SandboxUnavailable, ClusterUnavailable) as error:
             return _fail(clean(str(error)))
@@ -176,6 +190,20 @@ def cmd_grade(args) -> int:
                     f"{', ...' if len(faults) > 5 else ''}): status 'grader error' in grades.csv, no points "
                     "awarded for what failed; please report it"), file=sys.stderr)
     return 1 if faults or failed_writes else 0
+
+
+def cmd_cluster_certs(args) -> int:
+    from autograder.grading import certs
+
+    course = _course(args)
+    if course is None and not args.out:
+        return _fail("say whose cluster: --course COURSE (certificates in COURSE/cluster/) or --out OUT")
+    try:
+        folder = certs.make(course.root if course else Path(args.out), renew=args.renew)
+    except FileExistsError as error:
+        return _fail(terminal_text(str(error)))
+    print(terminal_text(f"wrote {folder}/{{{certs.CA},{certs.NODE},{certs.GRADER}}}\n" + certs.start_commands(folder)))
+    return 0
 
 
 def cmd_report(args) -> int:
@@ -481,9 +509,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--call-timeout", type=float, help="seconds per function call (default 5)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.add_argument("--cluster", metavar="ADDRESS",
-                   help="grade on the Dask cluster whose scheduler is at ADDRESS (e.g. tcp://host:8786) "
-                        "instead of local workers; outputs and gradebook stay here")
+                   help="grade on the Dask cluster whose scheduler is at ADDRESS (tls://host:8786, started with "
+                        "the certificates of `dlbasics cluster-certs`) instead of local workers; outputs and "
+                        "gradebook stay here")
+    p.add_argument("--insecure-cluster", action="store_true",
+                   help="allow a tcp:// cluster: no encryption, and any machine that reaches the scheduler can "
+                        "join it and receive the seed and the notebooks")
     p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("cluster-certs", help="create the certificates a Dask cluster of this course needs (TLS): "
+                                             "only nodes holding them can join")
+    _where(p)
+    p.add_argument("--renew", action="store_true", help="replace existing certificates")
+    p.set_defaults(func=cmd_cluster_certs)
 
     p = sub.add_parser("check", help="grade one notebook and print a readable summary")
     p.add_argument("notebook")

@@ -32,6 +32,11 @@ from autograder.grading.result import Result
 from autograder.notebook.submission import UnreadableNotebook
 from autograder.sandbox.pool import SandboxUnavailable, Worker
 
+# How often a submission is sent again when the executor hands it back unfinished (a cluster
+# worker that joined after the grader verified the others): each time the grader verifies the
+# newcomers first, so a second try nearly always lands on a verified worker.
+SEND_TRIES = 4
+
 
 class Batch:
     """Grade many submissions of one assignment with one context; see the module's docstring."""
@@ -59,7 +64,9 @@ class Batch:
         """
         executor = executor or LocalExecutor(self)
         todo = iter(submissions)
-        pending: dict[concurrent.futures.Future, tuple[Submission, str]] = {}
+        # future -> (submission, its bytes, hash, tries): the bytes stay until the result is in, so a
+        # submission the executor hands back (a cluster node not verified yet) can be sent again.
+        pending: dict[concurrent.futures.Future, tuple[Submission, bytes, str, int]] = {}
 
         def finish(result: Result, reused: bool) -> None:
             self.commit(result, reused, gradebook)
@@ -76,7 +83,7 @@ class Batch:
                 sent = self.prepare(submission, gradebook, finish)
                 if sent is not None:
                     data, sha = sent
-                    pending[executor.submit(submission, data, sha)] = (submission, sha)
+                    pending[executor.submit(submission, data, sha)] = (submission, data, sha, 1)
 
         with executor:
             refill()
@@ -86,8 +93,14 @@ class Batch:
                 if not done:
                     executor.check()  # a cluster that lost every worker for good raises here
                 for future in done:
-                    submission, sha = pending.pop(future)
+                    submission, data, sha, tries = pending.pop(future)
                     result = executor.result(future, submission, sha)
+                    if result is None and tries < SEND_TRIES:
+                        pending[executor.submit(submission, data, sha)] = (submission, data, sha, tries + 1)
+                        continue
+                    if result is None:
+                        result = self.fault(submission, f"no worker of the cluster could take this submission in "
+                                                        f"{SEND_TRIES} tries; no points awarded, please report it")
                     result.submitted_at = submission.submitted_at  # known here, not where it was graded
                     finish(result, False)
                 refill()

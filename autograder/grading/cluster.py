@@ -37,7 +37,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from autograder.checks import get_assignment
 from autograder.context import GradingContext
 from autograder.grading.batch import Batch
-from autograder.grading.grade import grade_one, grader_version, load_template
+from autograder.grading.grade import code_version, grade_one, grader_version, load_template
 from autograder.grading.intake import Submission
 from autograder.grading.result import Result
 from autograder.grading.run import ClusterUnavailable
@@ -63,6 +63,10 @@ MAX_REPLY_CHARS = 4_000_000
 
 class VersionMismatch(RuntimeError):
     """A node whose grader differs from the grader's: its grades could differ, so it grades nothing."""
+
+
+class NotVerified(RuntimeError):
+    """A node the grader has not verified (and so not given the seed) yet: the task is sent again."""
 
 
 def fingerprint(mode: str) -> dict[str, str]:
@@ -98,6 +102,9 @@ class SandboxPool(WorkerPlugin):
         self.closed = False
         self.versions: dict[tuple, str] = {}
         self.templates: dict[str, object] = {}
+        # The seed of each run (by its token), given by the grader only after this node proved it
+        # grades exactly as the grader does (prove, accept); forgotten when the run ends.
+        self.seeds: dict[str, str] = {}
 
     def teardown(self, worker=None) -> None:
         with self.lock:
@@ -127,16 +134,34 @@ class SandboxPool(WorkerPlugin):
                 return
         sandbox.stop()
 
-    def version(self, assignment, context: GradingContext) -> str:
-        """This node's grader version for the grader's seed (hashing the kit once per run)."""
-        key = (assignment.id, context.limits_key, context.seed)
+    def version(self, assignment, limits: Limits) -> str:
+        """This node's grader version without a seed (hashing the kit once per assignment and limits)."""
+        key = (assignment.id, json.dumps(asdict(limits), sort_keys=True))
         with self.lock:
             known = self.versions.get(key)
         if known is None:
-            known = grader_version(assignment, context)
+            known = code_version(assignment, limits, isolation_mode())
             with self.lock:
                 self.versions[key] = known
         return known
+
+    def prove(self, assignment_id: str, limits: dict) -> dict:
+        """What this node would grade with, before it is given any seed: its version and the parts behind it."""
+        return {"version": self.version(get_assignment(assignment_id), Limits(**limits)),
+                "parts": fingerprint(isolation_mode())}
+
+    def accept(self, token: str, seed: str, assignment_id: str, limits: dict, expected: str) -> bool:
+        """Keep the grader's seed for the run ``token``, if this node grades exactly as the grader would."""
+        context = GradingContext(seed, "the grader", Limits(**limits), None, isolation_mode())
+        if grader_version(get_assignment(assignment_id), context) != expected:
+            return False
+        with self.lock:
+            self.seeds[token] = seed
+        return True
+
+    def forget(self, token: str) -> None:
+        with self.lock:
+            self.seeds.pop(token, None)
 
     def template(self, assignment):
         with self.lock:
@@ -148,13 +173,16 @@ class SandboxPool(WorkerPlugin):
         return known
 
     def grade(self, assignment_id: str, student: str, label: str, data: bytes, limits: dict, expected: str,
-              grader_seed: str, grader_parts: dict) -> str:
+              token: str, grader_parts: dict) -> str:
         assignment = get_assignment(assignment_id)
-        # The grader's seed and limits, for this task only: this node's own environment has no say.
-        context = GradingContext(grader_seed, "the grader", Limits(**limits), None, isolation_mode())
-        mine = self.version(assignment, context)
-        if mine != expected:
+        if self.version(assignment, Limits(**limits)) != expected:
             raise VersionMismatch(_mismatch(grader_parts, fingerprint(isolation_mode())))
+        with self.lock:
+            seed = self.seeds.get(token)
+        if seed is None:  # a node that joined after the grader asked (or restarted): not given the seed yet
+            raise NotVerified("this Dask worker has not proved its grader yet; the grader asks it and sends again")
+        # The grader's seed and limits, for this run only: this node's own environment has no say.
+        context = GradingContext(seed, "the grader", Limits(**limits), None, isolation_mode())
         template = self.template(assignment)
         sandbox = self.acquire(context.limits)
         try:
@@ -180,22 +208,41 @@ def _mismatch(theirs: dict, mine: dict) -> str:
             "and on the grader's machine; no points awarded")
 
 
-def grade_task(assignment_id: str, student: str, label: str, data: bytes, limits: dict, expected: str,
-               grader_seed: str, grader_parts: dict) -> str:
-    """One submission, graded on whichever Dask worker runs this task; the result as JSON text."""
-    from distributed import get_worker
-
-    pool = get_worker().plugins.get(PLUGIN_NAME)
+def _pool(worker):
+    pool = worker.plugins.get(PLUGIN_NAME)
     if pool is None:
         raise SandboxUnavailable("this Dask worker has no dlbasics sandbox pool (the grader registers it "
                                  "before sending any submission); no points awarded")
-    return pool.grade(assignment_id, student, label, data, limits, expected, grader_seed, grader_parts)
+    return pool
+
+
+def grade_task(assignment_id: str, student: str, label: str, data: bytes, limits: dict, expected: str,
+               token: str, grader_parts: dict) -> str:
+    """One submission, graded on whichever Dask worker runs this task; the result as JSON text.
+
+    The task carries no seed: only a node that proved its grader holds the run's seed (``token``)."""
+    from distributed import get_worker
+
+    return _pool(get_worker()).grade(assignment_id, student, label, data, limits, expected, token, grader_parts)
+
+
+# Run on workers by the grader with Client.run (Dask passes the worker as ``dask_worker``).
+def _prove(assignment_id: str, limits: dict, dask_worker=None) -> dict:
+    return _pool(dask_worker).prove(assignment_id, limits)
+
+
+def _accept(token: str, seed: str, assignment_id: str, limits: dict, expected: str, dask_worker=None) -> bool:
+    return _pool(dask_worker).accept(token, seed, assignment_id, limits, expected)
+
+
+def _forget(token: str, dask_worker=None) -> None:
+    _pool(dask_worker).forget(token)
 
 
 # --- in the grader ----------------------------------------------------------------------------
 
 def run_on_cluster(batch: Batch, submissions: list[Submission], address, gradebook=None, on_result=None,
-                   progress=None) -> None:
+                   progress=None, security=None) -> None:
     """:meth:`Batch.run`, with the grading done on the Dask cluster at ``address``.
 
     ``address`` is a scheduler address (``tcp://host:8786``) or anything ``distributed.Client``
@@ -207,7 +254,7 @@ def run_on_cluster(batch: Batch, submissions: list[Submission], address, gradebo
     if isinstance(address, str):
         _check_address(address)
     try:
-        client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
+        client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False, security=security)
     except (OSError, TimeoutError, ValueError) as error:
         raise ClusterUnavailable(f"cannot reach the Dask scheduler at {address} ({type(error).__name__}: "
                                  f"{error}); start it with `dask scheduler` and one `dask worker {address}` "
@@ -242,6 +289,9 @@ class DaskExecutor:
         self.token = uuid.uuid4().hex  # task keys of this run: never shared with another run's
         self.parts = fingerprint(isolation_mode())
         self.seed = batch.context.seed
+        self.code = code_version(batch.assignment, batch.limits, batch.context.isolation)
+        self.asked: set[str] = set()  # workers asked to prove their grader (by address)
+        self.verified: set[str] = set()  # ... and given the seed
         self.index = 0
         self.next_look = 0.0  # when check next asks the scheduler for its workers
         self.without_workers: float | None = None  # since when the cluster has had none
@@ -251,11 +301,39 @@ class DaskExecutor:
     def __enter__(self):
         self.client.register_plugin(SandboxPool())
         self.threads = self._threads()
+        self.verify()
         self.executor = self.client.get_executor(pure=False)
         return self
 
     def __exit__(self, *exc) -> None:
-        pass  # the client is closed by run_on_cluster; the workers keep their sandboxes warm
+        # The workers keep their sandboxes warm, not the seed; the client is closed by run_on_cluster.
+        try:
+            self.client.run(_forget, self.token, workers=sorted(self.verified), on_error="ignore")
+        except Exception:  # a lost scheduler forgets with its workers
+            pass
+
+    def verify(self) -> None:
+        """Ask every worker not asked yet what it grades with; give the seed only to those that grade as we do.
+
+        A worker whose grader differs never receives the seed: its tasks come back VersionMismatch
+        (a grader-error row naming the difference, as before). Nothing about a node is trusted but
+        what it proves with the grader's version, over the cluster's authenticated connections.
+        """
+        batch = self.batch
+        workers = sorted(set(self.client.scheduler_info()["workers"]) - self.asked)
+        if not workers:
+            return
+        limits = asdict(batch.limits)
+        proofs = self.client.run(_prove, batch.assignment.id, limits, workers=workers, on_error="return")
+        for address in workers:
+            self.asked.add(address)
+            proof = proofs.get(address)
+            if not isinstance(proof, dict) or proof.get("version") != self.code:
+                continue
+            accepted = self.client.run(_accept, self.token, self.seed, batch.assignment.id, limits, batch.version,
+                                       workers=[address], on_error="return")
+            if accepted.get(address) is True:
+                self.verified.add(address)
 
     def window(self) -> int:
         return IN_FLIGHT_PER_THREAD * max(1, self.threads)
@@ -266,7 +344,7 @@ class DaskExecutor:
         self.index += 1
         batch = self.batch
         return self.executor.submit(grade_task, batch.assignment.id, submission.student, str(submission.path), data,
-                                    asdict(batch.limits), batch.version, self.seed, self.parts,
+                                    asdict(batch.limits), self.code, self.token, self.parts,
                                     key=f"dlbasics-grade-{self.token}-{self.index}")
 
     def _threads(self) -> int:
@@ -286,12 +364,13 @@ class DaskExecutor:
             time.sleep(1)
 
     def check(self) -> None:
-        """Between results: a cluster without workers for long is an error."""
+        """Between results: new workers are verified; a cluster without workers for long is an error."""
         now = time.monotonic()
         if now < self.next_look:
             return
         self.next_look = now + 5  # a round trip to the scheduler; results are what we wait for
         try:
+            self.verify()
             workers = sum(self.client.nthreads().values())
         except Exception as error:  # the scheduler went away
             raise ClusterUnavailable(f"lost the Dask scheduler ({type(error).__name__}: {error}); what was "
@@ -304,7 +383,8 @@ class DaskExecutor:
             raise ClusterUnavailable(f"the Dask cluster has had no worker for {NO_WORKER_SECONDS:g} s; what was "
                                      "graded is in the gradebook: start workers and run the same command again")
 
-    def result(self, future, submission: Submission, sha: str) -> Result:
+    def result(self, future, submission: Submission, sha: str) -> Result | None:
+        """The submission's row from its finished task, or None to send it again (a node not verified yet)."""
         from distributed import KilledWorker
 
         batch = self.batch
@@ -313,6 +393,9 @@ class DaskExecutor:
                                      "is in the gradebook: run the same command again to resume")
         error = future.exception()
         if error is not None:
+            if isinstance(error, NotVerified):
+                self.verify()  # the worker that ran it joined after we asked: ask it now
+                return None  # and send the submission again
             if isinstance(error, VersionMismatch | SandboxUnavailable):
                 return batch.fault(submission, str(error))
             if isinstance(error, KilledWorker):

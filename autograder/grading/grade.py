@@ -62,22 +62,32 @@ def load_template(assignment: Assignment) -> Template:
 def grader_version(assignment: Assignment, context: GradingContext) -> str:
     """Changes whenever anything that decides a grade changes, so a rerun regrades instead of reusing.
 
-    That is: the grader's own code (checks, references, the sandbox, intake, grading), the
-    template, the hidden inputs' seed, the limits (a 1 ms call limit fails everything), the
-    isolation mode, and the versions of Python, torch and numpy that run the student's code.
+    That is: the hidden inputs' seed and everything :func:`code_version` covers.
+    """
+    digest = hashlib.sha256(context.seed.encode())
+    digest.update(code_version(assignment, context.limits, context.isolation).encode())
+    return digest.hexdigest()[:16]
+
+
+def code_version(assignment: Assignment, limits, isolation: str) -> str:
+    """The grader's version without its seed, which a cluster node proves before it is given the seed.
+
+    It covers the grader's own code (checks, references, the sandbox, intake, grading), the
+    template, the limits (a 1 ms call limit fails everything), the isolation mode, and the
+    versions of Python, torch and numpy that run the student's code.
     """
     from importlib.metadata import PackageNotFoundError, version
 
-    digest = hashlib.sha256(context.seed.encode())
-    digest.update(json.dumps([asdict(context.limits), context.isolation, sys.version], sort_keys=True).encode())
+    digest = hashlib.sha256(json.dumps([asdict(limits), isolation, sys.version], sort_keys=True).encode())
     for package in ("torch", "numpy", "matplotlib"):
         try:
             digest.update(f"{package}=={version(package)}".encode())
         except PackageNotFoundError:
             digest.update(f"{package} missing".encode())
     package = KIT_ROOT / "autograder"
+    # What decides no grade is left out: the writers and the desk (changing a page regrades nothing).
     code = [path for path in package.rglob("*") if path.suffix in (".py", ".json")
-            and "report" not in path.relative_to(package).parts and path.is_file()]
+            and not {"report", "desk"} & set(path.relative_to(package).parts) and path.is_file()]
     for path in sorted(code) + [assignment.release]:
         digest.update(str(path.relative_to(KIT_ROOT)).encode())
         digest.update(path.read_bytes())

@@ -95,7 +95,7 @@ class RunOutcome:
 
 
 def grade_class(assignment, inputs: list[Path], gradebook, context: GradingContext, *, jobs: int | None = None,
-                regrade: bool = False, cluster: str | None = None, progress=None, on_settings=None,
+                regrade: bool = False, cluster: str | None = None, security=None, progress=None, on_settings=None,
                 on_skipped=None) -> RunOutcome:
     """Grade a class into ``gradebook``: intake, settings, grading (here or on a Dask cluster).
 
@@ -138,7 +138,8 @@ def grade_class(assignment, inputs: list[Path], gradebook, context: GradingConte
         if cluster:
             from autograder.grading.cluster import run_on_cluster
 
-            run_on_cluster(batch, submissions, cluster, gradebook=gradebook, on_result=count, progress=bar)
+            run_on_cluster(batch, submissions, cluster, gradebook=gradebook, on_result=count, progress=bar,
+                           security=security)
         else:
             batch.run(submissions, gradebook=gradebook, on_result=count, progress=bar)
     outcome.seconds = time.monotonic() - started
