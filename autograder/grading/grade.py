@@ -7,6 +7,7 @@ a reason. Results go into the gradebook one transaction each, as they arrive.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
@@ -203,7 +204,8 @@ def open_session(g: Grading) -> None:
     if not g.worker.alive():
         g.worker.start()  # before the clock starts: "seconds" is this submission's own time
     g.started = time.monotonic()
-    g.session = g.worker.open(g.rebuilt.cells)
+    plotted = {_call_key(name, list(args), {}) for name, args in _feedback_plots(g.assignment).values()}
+    g.session = OncePerInput(g.worker.open(g.rebuilt.cells), plotted)
 
 
 def run_public_checks(g: Grading) -> None:
@@ -344,10 +346,46 @@ def _scrub(value):
     return value
 
 
+def _call_key(name: str, args: list, kwargs: dict) -> str:
+    return json.dumps([name, args, kwargs], sort_keys=True)
+
+
+def _feedback_plots(assignment: Assignment) -> dict:
+    """question -> (function, public arguments) of the figures the feedback shows."""
+    return getattr(assignment.check_module(), "FEEDBACK_PLOTS", {})
+
+
+class OncePerInput(Student):
+    """The session as the checks see it: each student function is called once per distinct input.
+
+    Several checks often ask the same call (two public checks and the feedback's picture all draw
+    the course's plot): the child is asked once and the reply reused. Every call in the child
+    starts from the same seeds with fresh arguments, so a second call could only differ by state
+    the function kept between calls, which no check grades. A call whose figure the feedback shows
+    (``rendered``) is rendered the first time, so the picture costs no extra call.
+    """
+
+    def __init__(self, session, rendered: set[str] = frozenset()):
+        self.session = session
+        self.rendered = rendered
+        self.replies: dict[str, dict] = {}
+
+    def __getattr__(self, name):  # ended, ended_message, cells, close(): the session's own
+        return getattr(self.session, name)
+
+    def request(self, name, args, kwargs, spy, render) -> dict:
+        key = _call_key(name, args, kwargs)
+        cached = self.replies.get(key)
+        if cached is None or (render and not cached[0]):
+            rendered = bool(render or key in self.rendered)
+            cached = self.replies[key] = (rendered, self.session.request(name, args, kwargs, spy, rendered))
+        return copy.deepcopy(cached[1])  # each check reads its own copy
+
+
 def _student_plots(assignment: Assignment, session) -> dict[str, str]:
     """The student's own figure for each plotted question (base64 PNG rendered in the sandbox)."""
     plots = {}
-    for question, (name, args) in getattr(assignment.check_module(), "FEEDBACK_PLOTS", {}).items():
+    for question, (name, args) in _feedback_plots(assignment).items():
         try:
             reply = session.call_full(name, *args, render=True)
         except Exception:  # no plot, no picture: the checks already said why
