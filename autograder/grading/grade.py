@@ -323,8 +323,10 @@ class HiddenInputs(Student):
     def request(self, name, *args, **kwargs) -> dict:
         reply = self.session.request(name, *args, **kwargs)
         if not reply.get("ok") and reply.get("kind") == "error":
-            kind = re.match(r"`[^`]*` raised (\w+)", str(reply.get("message", "")))
-            error = kind.group(1) if kind else "an exception"
+            # The child's word for the type (student-controlled too: a class can be named anything),
+            # shown only when it is a plain identifier.
+            kind = reply.get("error_type")
+            error = kind if isinstance(kind, str) and kind.isidentifier() and len(kind) <= 60 else "an exception"
             reply = {**reply, "message": f"`{name}` raised {error} on the hidden inputs (its message is not shown, "
                                          "as it could reveal them)", "traceback": ""}
         elif reply.get("ok"):
