@@ -79,6 +79,9 @@ def klass(template):
         empty_result(ASSIGNMENT, template, "omar", Path("-"), NO_SUBMISSION, "nothing was submitted"),
         empty_result(ASSIGNMENT, template, "quinn", Path("-"), NO_SUBMISSION, "nothing was submitted"),
     ]
+    # bob's hidden check names the same slip: one student, counted once.
+    bob = next(r for r in rows if r.student == "bob")
+    bob.checks.append(CheckResult("test_hidden", "to_column_tensors", 0, 0, Status.FAILED, "", True, SWAPPED))
     manual = {"alice": {WRITTEN: Manual(2.0, "good", False)}, "bob": {WRITTEN: Manual(1.0, "", False)},
               "grace": {WRITTEN: Manual(2.0, "", True)}}  # grace changed her answer after it was scored
     course = Course(Path("/nonexistent"), "seed", due={ASSIGNMENT.id: DUE}, roster=[Student(s) for s in roster])
