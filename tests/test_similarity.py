@@ -216,3 +216,29 @@ def test_fingerprints_do_not_depend_on_the_process():
                            env={"PYTHONHASHSEED": str(seed), "PATH": "/usr/bin:/bin"}, check=True).stdout
             for seed in (1, 2)}
     assert len(runs) == 1 and runs != {"[]\n"}
+
+
+def test_a_file_that_breaks_the_reader_is_listed_not_fatal(template, independent, tmp_path, monkeypatch):
+    """Whatever one file makes the reading or the tokenizer raise, the page is written for the others."""
+    folder = tmp_path / "submissions"
+    results = []
+    for student in ("s0", "s1", "odd"):
+        path = write_notebook(fill(ASSIGNMENT, independent.get(student, {})), folder / f"{student}.ipynb")
+        results.append(Result(ASSIGNMENT.id, student, str(path), Status.GRADED, hash=digest(path.read_bytes())))
+    results.append(Result(ASSIGNMENT.id, "broken", str(folder / "broken.ipynb"), Status.UNREADABLE,
+                          "the file is not UTF-8 text", hash="1" * 64))
+    cells_of_notebook = similarity.notebook_cells
+
+    def fragile(template, notebook):
+        fragile.calls += 1
+        if fragile.calls == 3:  # the third file read, "odd"
+            raise TypeError("an odd shape")
+        return cells_of_notebook(template, notebook)
+
+    fragile.calls = 0
+    monkeypatch.setattr(similarity, "notebook_cells", fragile)
+    out = tmp_path / "out"
+    assert similarity.write(Context(ASSIGNMENT, template, results, {}, out)) == []
+    data = json.loads((out / "similarity.json").read_text())
+    why = {entry["student"]: entry["why"] for entry in data["not_compared"]}
+    assert data["compared"] == 2 and "TypeError" in why["odd"] and why["broken"].startswith("unreadable")

@@ -42,6 +42,7 @@ from pathlib import Path
 
 from autograder.report.context import Context
 from autograder.report.outputs import dumps, env, write_atomic
+from autograder.selfcheck.status import Status
 
 # --- limits and thresholds, each with its reason ----------------------------------------------------
 # The course's answer cells are a few hundred characters to 3 KB (solutions/*/reference answers and
@@ -359,18 +360,23 @@ def analyse(students: dict[str, list[tuple[str, str]]], template_sources: list[s
 
 
 def write(context: Context) -> list[tuple[str, Exception]]:
-    from autograder.grading.grade import NO_SUBMISSION
-
-    students, not_compared = {}, []
+    students, not_compared = [], []
     for result in context.results:
-        if result.status == NO_SUBMISSION:
+        if result.status == Status.NO_SUBMISSION:
             continue
-        cells, why = read_code(result, context.template)
+        if result.status == Status.UNREADABLE:
+            not_compared.append((result.student, f"{result.status}: {result.message}"))
+            continue
+        try:
+            cells, why = read_code(result, context.template)
+            if cells is not None:
+                students.append(fingerprint(result.student, cells))
+        except Exception as error:  # any fault from one hostile file must not stop the class's other outputs
+            cells, why = None, f"could not be compared ({type(error).__name__}: {str(error)[:200]})"
         if cells is None:
             not_compared.append((result.student, why))
-        else:
-            students[result.student] = cells
-    codes, pairs = analyse(students, template_code(context.template))
+    codes = sorted(students, key=lambda code: code.student)
+    pairs = compare(codes, template_hashes(template_code(context.template)))
     context.cache["similarity"] = pairs
     write_atomic(context.out / "similarity.html", render(context.assignment.id, codes, pairs, not_compared))
     write_atomic(context.out / "similarity.json", dumps(to_json(context.assignment.id, codes, pairs, not_compared)))
