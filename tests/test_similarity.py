@@ -242,3 +242,17 @@ def test_a_file_that_breaks_the_reader_is_listed_not_fatal(template, independent
     data = json.loads((out / "similarity.json").read_text())
     why = {entry["student"]: entry["why"] for entry in data["not_compared"]}
     assert data["compared"] == 2 and "TypeError" in why["odd"] and why["broken"].startswith("unreadable")
+
+
+@pytest.mark.slow
+def test_benchmark_smoke_run(tmp_path):
+    """bench/similarity.py runs end to end on a small class (a smoke check, not a timed test)."""
+    import subprocess
+
+    report = tmp_path / "similarity.json"
+    result = subprocess.run([sys.executable, "bench/similarity.py", "--smoke", "--json", str(report)],
+                            cwd=KIT_ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    runs = json.loads(report.read_text())
+    assert len(runs) == 1 and runs[0]["n"] == 20 and runs[0]["true_pairs"] > 0
+    assert "precision" in result.stdout and "| threshold |" in result.stdout
