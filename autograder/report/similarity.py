@@ -75,6 +75,8 @@ THRESHOLD = 0.9
 # submissions that share a few lines are no evidence.
 MIN_SHARED = 10
 # The page shows at most this many pairs (the most alike first); similarity.json lists them all.
+# With the cells that hold a match shown in full, the page is at most 100 x 2 x MAX_STUDENT_CHARS
+# (20 MB) of code whatever is submitted; a real pair is a few kilobytes.
 MAX_PAIRS_SHOWN = 100
 
 _BUILTINS = frozenset(dir(builtins))
