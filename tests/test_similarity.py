@@ -256,3 +256,20 @@ def test_benchmark_smoke_run(tmp_path):
     runs = json.loads(report.read_text())
     assert len(runs) == 1 and runs[0]["n"] == 20 and runs[0]["true_pairs"] > 0
     assert "precision" in result.stdout and "| threshold |" in result.stdout
+
+
+def test_dlbasics_grade_writes_the_pair_of_a_real_run(independent, tmp_path):
+    """Through `dlbasics grade` (the files and hashes as intake records them) and `dlbasics report`."""
+    from conftest import grade_notebooks, run_dlbasics
+
+    answers, extra = disguised_copy(independent["s4"])
+    notebooks = {s: fill(ASSIGNMENT, a) for s, a in list(independent.items())[:5]}
+    notebooks["copier"] = fill(ASSIGNMENT, answers, extra_cells=extra)
+    graded = grade_notebooks(ASSIGNMENT.id, notebooks, tmp_path, "--jobs", "2", timeout=900)
+    data = json.loads((graded.out / "similarity.json").read_text())
+    assert data["compared"] == 6 and data["not_compared"] == []
+    assert [(p["a"], p["b"]) for p in data["pairs"]] == [("copier", "s4")]
+    audit((graded.out / "similarity.html").read_text(encoding="utf-8"), "similarity.html")
+    (graded.out / "similarity.json").unlink()
+    run_dlbasics("report", ASSIGNMENT.id, "--out", graded.out)
+    assert json.loads((graded.out / "similarity.json").read_text()) == data
