@@ -16,14 +16,16 @@ How (MOSS's winnowing, Schleimer, Wilkerson and Aiken, SIGMOD 2003, on Python to
    that more than ``CLASS_SHARE`` of the class share (the usual correct answer to a short
    question) are ignored: they are no evidence of copying.
 4. A pair is flagged when it shares at least ``MIN_SHARED`` fingerprints and they are at least
-   ``THRESHOLD`` of either side's fingerprints. The page shows both sides' code with the matching
+   ``THRESHOLD`` of each side's fingerprints. The page shows both sides' code with the matching
    lines marked.
 
-Written by hand rather than with ``copydetect`` (0.5.0, the one maintained Python package that
-does this): its last release is from March 2024 with a single maintainer, it reads files from
-disk and writes its own HTML report (with scripts, which our pages' CSP forbids), and it has no
-"shared by a share of the class" exclusion. The algorithm is a few dozen lines over ``tokenize``,
-with no new dependency, and bounded here in size and time (see the limits below).
+Written by hand rather than with ``copydetect`` (0.5.0 on PyPI, the Python package that does this; its last
+release is from March 2024): it compares directories
+of files and writes its own HTML report, which would need the same audit as our pages (CSP,
+escaping), it tokenizes with Pygments (a dependency the kit does not have), and it excludes
+boilerplate files but not code that a share of the class has in common. The algorithm is a few
+dozen lines over the standard library's ``tokenize``, bounded here in size and time (see the limits
+below), and measured in bench/similarity.py.
 
 The code is read again from each graded file, and compared only if its bytes still hash to the
 grade's hash (the bytes graded); a file that moved or changed since is listed as not compared.
