@@ -5,6 +5,8 @@ every graded id that is on no roster once more, and a second submission of one s
 as ``id~2``, see ``intake.unique_ids``) under that student's line, never as another student.
 Means are over the students who submitted (a ``no submission`` row is no work to average); a
 student with several submissions counts with the first one, and the line says to resolve it.
+An id on the roster is always its own student; without a roster, ``x~2`` beside ``x`` is read as
+x's second submission (the name intake gives it), even if someone chose that id.
 """
 
 from __future__ import annotations
