@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from autograder.grading.result import Result
-from autograder.report import feedback, grades_csv, gradescope, review, summary
+from autograder.report import feedback, grades_csv, gradescope, review, similarity, summary
 
 # Per-student files first (feedback/<student>/), then the class-wide ones.
-WRITERS = [feedback, gradescope, grades_csv, summary, review]
+WRITERS = [feedback, gradescope, grades_csv, summary, review, similarity]
 
 
 def write_all(context) -> list[tuple[str, Exception]]:
