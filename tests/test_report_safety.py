@@ -13,6 +13,7 @@ import csv
 import io
 import re
 import struct
+import os
 import subprocess
 import zlib
 from html.parser import HTMLParser
@@ -379,7 +380,8 @@ def test_check_command_prints_no_escape_sequences(graded, tmp_path):
     target.write_bytes(source.read_bytes())
     # Bytes, not text=True: universal newlines would turn a "\r" into "\n" before we could see it.
     result = subprocess.run([*DLBASICS, "check", str(target), "--assignment", ASSIGNMENTS[ASSIGNMENT].id],
-                            capture_output=True, timeout=600, cwd=KIT_ROOT)
+                            capture_output=True, timeout=600, cwd=KIT_ROOT,
+                            env={**os.environ, "DLBASICS_SEED": "a course's secret seed"})
     stdout, printed = result.stdout.decode("utf-8"), (result.stdout + result.stderr).decode("utf-8")
     assert result.returncode == 0, printed
     assert "MARKER" in stdout and "automatic score: 18 / 18" in stdout and "mine" in stdout
