@@ -11,9 +11,9 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import os
 import re
 import struct
-import os
 import subprocess
 import zlib
 from html.parser import HTMLParser
