@@ -201,6 +201,8 @@ def test_changing_a_rubric_items_points_changes_every_score_that_holds_it(course
     grader.post("/api/rubric", json={"question": QUESTION, "id": cause["id"], "version": 2,
                                      "label": "explains the cause", "points": 2}, headers=csrf)
     assert {s: p for s, _, p, _, _ in stored(course)["scores"]} == {"ann": 2.0, "dan": 1.5, "eve": 2.0}
+    # A score alone is clamped too (fay: 5 points asked, 2 the most).
+    assert save(grader, desk, score(course, "fay", adjust=5)).json()["saved"][key(course, "fay")]["points"] == 2
 
     written = grader.post("/api/report", json={}, headers=csrf)
     assert written.status_code == 200, written.text

@@ -288,10 +288,11 @@ class Gradebook:
                                           "item=?", (assignment, question, item_id)).fetchall()
                 for (student,) in holders:
                     items = sum(i.points for i in self._items_of(assignment, student, question))
-                    self.db.execute(
-                        "UPDATE manual_scores SET points = MIN(MAX(adjust + ?, 0), ?), version = version + 1 "
-                        "WHERE assignment=? AND student=? AND question=?",
-                        (items, max_points, assignment, student, question))
+                    (adjust,) = self.db.execute("SELECT adjust FROM manual_scores WHERE assignment=? AND student=? "
+                                                "AND question=?", (assignment, student, question)).fetchone()
+                    self.db.execute("UPDATE manual_scores SET points = ?, version = version + 1 WHERE assignment=? "
+                                    "AND student=? AND question=?",
+                                    (clamp((adjust or 0.0) + items, max_points), assignment, student, question))
         return RubricItem(item_id, question, label, points, comment, version)
 
     def manual_entries(self, assignment: str) -> dict[str, dict[str, Manual]]:
