@@ -208,7 +208,7 @@ def test_changing_a_rubric_items_points_changes_every_score_that_holds_it(course
     assert written.status_code == 200, written.text
     with (course.out / "grades.csv").open(newline="", encoding="utf-8") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
-    assert rows["dan"][QUESTION] == "1.5" and rows["ann"][QUESTION] == "2" and rows["fay"][QUESTION] == ""
+    assert rows["dan"][QUESTION] == "1.5" and rows["ann"][QUESTION] == "2" and rows["fay"][QUESTION] == "2" and rows["gus"][QUESTION] == ""
     from autograder.grading.intake import student_folder
 
     feedback = (student_folder(course.out, "dan") / "feedback.html").read_text()
@@ -231,6 +231,9 @@ def test_scores_need_an_answer_and_sane_numbers(course):
     assert save(grader, desk, {**score(course, "ann"), "adjust": "2"}).status_code == 400
     assert save(grader, desk, {**score(course, "ann"), "items": [999]}).status_code == 404
     assert grader.post("/api/scores", content=b"[" * 100_000, headers={"X-CSRF-Token": desk.csrf,
+                       "Content-Type": "application/json"}).status_code == 400
+    huge = b'{"question": "%s", "comment": "%s"}' % (QUESTION.encode(), b"x" * 2_000_000)
+    assert grader.post("/api/scores", content=huge, headers={"X-CSRF-Token": desk.csrf,
                        "Content-Type": "application/json"}).status_code == 400
     assert stored(course) == before
 

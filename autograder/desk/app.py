@@ -28,6 +28,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader
 from starlette.applications import Starlette
@@ -140,7 +141,7 @@ class Guard:
                 return await _deny(403, "Wrong token: open the address printed by <code>dlbasics desk</code>.")(
                     scope, receive, send)
             # Trade the token for a cookie and drop it from the address bar (and from the history).
-            query = "&".join(f"{k}={v}" for k, v in request.query_params.multi_items() if k != "token")
+            query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "token"])
             response = RedirectResponse(request.url.path + (f"?{query}" if query else ""), 303, headers=HEADERS)
             response.set_cookie(COOKIE, desk.token, httponly=True, samesite="strict", path="/")
             return await response(scope, receive, send)
@@ -253,9 +254,12 @@ def create_app(desk: Desk) -> Starlette:
                      max_points=desk.written[question])
 
     async def _json(request: Request) -> dict:
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            raise ValueError("request too large")
+        # Read at most MAX_BODY_BYTES, whatever Content-Length claims.
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                raise ValueError("request too large")
         try:
             data = json.loads(body)
         except RecursionError:  # "[[[[...": deeper than the parser's stack, never a real request
