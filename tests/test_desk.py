@@ -208,7 +208,8 @@ def test_changing_a_rubric_items_points_changes_every_score_that_holds_it(course
     assert written.status_code == 200, written.text
     with (course.out / "grades.csv").open(newline="", encoding="utf-8") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
-    assert rows["dan"][QUESTION] == "1.5" and rows["ann"][QUESTION] == "2" and rows["fay"][QUESTION] == "2" and rows["gus"][QUESTION] == ""
+    assert rows["dan"][QUESTION] == "1.5" and rows["ann"][QUESTION] == "2"
+    assert rows["fay"][QUESTION] == "2" and rows["gus"][QUESTION] == ""
     from autograder.grading.intake import student_folder
 
     feedback = (student_folder(course.out, "dan") / "feedback.html").read_text()
@@ -232,7 +233,8 @@ def test_scores_need_an_answer_and_sane_numbers(course):
     assert save(grader, desk, {**score(course, "ann"), "items": [999]}).status_code == 404
     assert grader.post("/api/scores", content=b"[" * 100_000, headers={"X-CSRF-Token": desk.csrf,
                        "Content-Type": "application/json"}).status_code == 400
-    huge = b'{"question": "%s", "comment": "%s"}' % (QUESTION.encode(), b"x" * 2_000_000)
+    huge = b'{"question": "%s", "scores": [{"key": "%s", "version": 0, "adjust": 1, "comment": "%s"}]}' % (
+        QUESTION.encode(), key(course, "ann").encode(), b"x" * 2_000_000)
     assert grader.post("/api/scores", content=huge, headers={"X-CSRF-Token": desk.csrf,
                        "Content-Type": "application/json"}).status_code == 400
     assert stored(course) == before
@@ -367,3 +369,29 @@ def test_anonymous_by_default_names_on_request(course):
     assert labels == sorted(labels) and len(labels) == 6  # every written answer but ben's blank one
     named = grader.get(f"/q/{QUESTION}/a/{key(course, 'ann')}?names=1").text
     assert "<bdi>ann</bdi></a>" in named
+
+
+def test_a_killed_server_loses_no_saved_score(course):
+    """`dlbasics desk` as a process, killed (SIGKILL: no shutdown code runs) right after a save."""
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    process = subprocess.Popen([sys.executable, "-m", "autograder.cli", "desk", ASSIGNMENT, "--course",
+                                str(course.root)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = re.search(r"http://127\.0\.0\.1:\d+/\?token=[\w-]+", process.stdout.readline())[0]
+        with httpx.Client(follow_redirects=True, timeout=60) as browser:
+            page = browser.get(url).text
+            csrf = re.search(r'data-csrf="([^"]+)"', page)[1]
+            reply = browser.post(url.split("?")[0] + "api/scores", headers={"X-CSRF-Token": csrf}, json={
+                "question": QUESTION, "scores": [score(course, "gus", adjust=1.5, comment="kept")]})
+            assert reply.status_code == 200, reply.text
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert stored(course)["scores"] == [("gus", QUESTION, 1.5, "kept", 1)]
