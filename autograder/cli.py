@@ -326,6 +326,9 @@ def cmd_desk(args) -> int:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((args.host, args.port))
+        # Listening before the address is printed: a browser opened at once waits in the backlog
+        # (128: the usual default) until the server is up, instead of being refused.
+        sock.listen(128)
     except OSError as error:
         return _fail(f"cannot listen on {args.host}:{args.port} ({error}): choose another --port")
     port = sock.getsockname()[1]
