@@ -316,12 +316,12 @@ def cmd_desk(args) -> int:
 
     from autograder.checks import get_assignment
     from autograder.desk.app import open_desk, report_command, serve
+    from autograder.grading.manual_scores import where_list
 
     assignment = get_assignment(args.assignment)
     course = _course(args)
     path = _gradebook_path(args, course, assignment)
-    where = [part for option in ("course", "out", "gradebook") if getattr(args, option, None)
-             for part in (f"--{option}", str(getattr(args, option)))]
+    where = where_list(args)
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:

@@ -27,7 +27,9 @@ def test_manual_scores_are_merged_without_regrading(solution_notebook, stub_note
     scores.write_text("student,question,points,comment\nann,written_convergence,1.5,good\n"
                       "ben,written_convergence,0,no answer\n")
     gradebook = run.out / "gradebook.sqlite"
-    run_dlbasics("import-scores", ASSIGNMENT, scores, "--gradebook", gradebook)
+    imported = run_dlbasics("import-scores", ASSIGNMENT, scores, "--gradebook", gradebook)
+    # Located by --gradebook alone, the printed next step still works as printed (it adds --out).
+    run_dlbasics(*_printed_command(imported.stdout, "now run"))
     again = run_dlbasics("grade", ASSIGNMENT, tmp_path / "submissions", "--out", run.out)
     assert "graded 0, reused 2" in again.stdout
     merged = read_outputs(run.out, again)

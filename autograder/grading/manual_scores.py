@@ -41,12 +41,20 @@ class Imported:
 
 def where_args(args) -> str:
     """The options that located this gradebook, as the user typed them: the next command works as printed."""
+    return " ".join(shlex.quote(part) for part in where_list(args))
+
+
+def where_list(args) -> list[str]:
+    """``--course``/``--out``/``--gradebook`` as given; with only ``--gradebook``, also ``--out`` its folder
+    (where `dlbasics report` writes, which it must be told)."""
     parts = []
     for option in ("course", "out", "gradebook"):
         value = getattr(args, option, None)
         if value:
-            parts += [f"--{option}", shlex.quote(str(value))]
-    return " ".join(parts)
+            parts += [f"--{option}", str(value)]
+    if getattr(args, "gradebook", None) and not (getattr(args, "course", None) or getattr(args, "out", None)):
+        parts += ["--out", str(Path(args.gradebook).parent)]
+    return parts
 
 
 def template_rows(results, entries: dict, seed: str | None) -> list[list]:
