@@ -96,7 +96,7 @@ def test_without_the_token_the_csrf_token_or_the_host_nothing_is_shown_or_change
     assert stranger.get(page).status_code == 403
     assert GOOD[:40] not in stranger.get(page).text
     assert stranger.get("/?token=wrong").status_code == 403
-    stranger.cookies.set("dlbasics-desk", "wrong")
+    stranger.cookies.set(desk.cookie, "wrong")
     assert stranger.get("/").status_code == 403
     # A page of another site cannot post: no cookie (SameSite=Strict), and no CSRF token in any case.
     assert save(stranger, desk, score(course, "ann", adjust=2)).status_code == 403

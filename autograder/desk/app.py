@@ -45,7 +45,6 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src data:; 
        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
            "Cache-Control": "no-store", "X-Frame-Options": "DENY"}
-COOKIE = "dlbasics-desk"
 # A request body is a score, a comment or a rubric item: 1 MB is far beyond any of them (a comment of a
 # few thousand words) and bounds what one request makes the server parse.
 MAX_BODY_BYTES = 1_000_000
@@ -80,6 +79,8 @@ class Desk:
     seed: str  # the course's secret seed: keys the pseudonyms
     report_command: list[str]  # `dlbasics report ...` for this gradebook, run by "write the outputs"
     hosts: set[str] | None  # the Host header values the server answers to (None: any)
+    # Cookies are shared by every port of a host: each desk (one per assignment, say) names its own.
+    cookie: str = "dlbasics-desk"
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     _groups: dict = field(default_factory=dict)
@@ -115,7 +116,7 @@ def _deny(status: int, message: str) -> Response:
 
 
 def _authorised(desk: Desk, request: Request) -> bool:
-    cookie = request.cookies.get(COOKIE, "")
+    cookie = request.cookies.get(desk.cookie, "")
     return bool(cookie) and hmac.compare_digest(cookie.encode(), desk.token.encode())
 
 
@@ -143,7 +144,7 @@ class Guard:
             # Trade the token for a cookie and drop it from the address bar (and from the history).
             query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "token"])
             response = RedirectResponse(request.url.path + (f"?{query}" if query else ""), 303, headers=HEADERS)
-            response.set_cookie(COOKIE, desk.token, httponly=True, samesite="strict", path="/")
+            response.set_cookie(desk.cookie, desk.token, httponly=True, samesite="strict", path="/")
             return await response(scope, receive, send)
         if not _authorised(desk, request):
             return await _deny(403, "Open the address printed by <code>dlbasics desk</code> (it holds the token)."
@@ -384,7 +385,7 @@ def open_desk(assignment, gradebook_path: Path, seed: str, report_command: list[
     loopback = {"127.0.0.1": ["127.0.0.1", "localhost"], "::1": ["[::1]", "localhost"], "localhost": ["localhost"]}
     hosts = {f"{name}:{port}" for name in loopback[host]} if host in loopback else None
     return Desk(assignment, load_template(assignment).written, written_guides(assignment), gradebook, seed,
-                report_command, hosts)
+                report_command, hosts, cookie=f"dlbasics-desk-{port}")
 
 
 def serve(desk: Desk, sock) -> None:
