@@ -135,3 +135,24 @@ def test_every_bad_line_is_reported_at_once_and_nothing_is_imported(course, tmp_
     gradebook = Gradebook(mine.gradebook, create=False)
     assert gradebook.manual_entries(ASSIGNMENT) == {}
     gradebook.close()
+
+
+def test_a_gradebook_from_before_rubric_items_keeps_its_scores(tmp_path):
+    """The manual_scores table as the first releases wrote it (no version, no adjust): opened, its
+    scores stay whole, become version 1, and the points besides items are the whole score."""
+    import sqlite3
+
+    from autograder.grading.gradebook import Gradebook
+
+    path = tmp_path / "gradebook.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE manual_scores (assignment TEXT NOT NULL, student TEXT NOT NULL, question TEXT NOT NULL, "
+               "points REAL NOT NULL, comment TEXT NOT NULL DEFAULT '', answer_hash TEXT NOT NULL DEFAULT '', "
+               "PRIMARY KEY (assignment, student, question))")
+    db.execute("INSERT INTO manual_scores VALUES ('a', 'ann', 'q', 1.5, 'good', '')")
+    db.commit()
+    db.close()
+    gradebook = Gradebook(path, create=False)
+    entry = gradebook.manual_entries("a")["ann"]["q"]
+    gradebook.close()
+    assert (entry.points, entry.comment, entry.adjust, entry.version, entry.items) == (1.5, "good", 1.5, 1, ())

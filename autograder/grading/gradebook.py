@@ -312,7 +312,7 @@ class Gradebook:
             stale = bool(graded) and graded != answer_hash(answers.get(student, {}).get(question, ""))
             entries.setdefault(student, {})[question] = Manual(
                 points, comment, stale, tuple(items.get((student, question), ())),
-                points if adjust is None else adjust, version)
+                adjust, version)
         return entries
 
     def manual(self, assignment: str) -> dict[str, dict[str, float]]:
