@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
+import shlex
 import sys
 from pathlib import Path
 
@@ -308,108 +307,85 @@ def cmd_import_scores(args) -> int:
     from autograder.checks import get_assignment
     from autograder.grading.grade import load_template
     from autograder.grading.gradebook import Gradebook
+    from autograder.grading.manual_scores import read_scores, where_args
 
     assignment = get_assignment(args.assignment)
     course = _course(args)
-    path = Path(args.csv)
     gradebook = Gradebook(_gradebook_path(args, course, assignment), create=False)
     try:
-        return _import_scores(path, assignment, course, gradebook, load_template(assignment).written)
+        imported = read_scores(Path(args.csv), assignment.id, load_template(assignment).written,
+                               gradebook.results(assignment.id), {s.id for s in (course.roster if course else [])},
+                               _seed_of(course, gradebook.path.parent))
+        if imported.problems:
+            for problem in imported.problems:
+                print(f"dlbasics: error: {problem}", file=sys.stderr)
+            print(f"dlbasics: {len(imported.problems)} line(s) to fix; nothing was imported", file=sys.stderr)
+            return EXIT_USAGE
+        gradebook.set_manual(assignment.id, imported.scores)
     finally:
         gradebook.close()
-
-
-def _import_scores(path: Path, assignment, course, gradebook, written: dict) -> int:
-    known = gradebook.students(assignment.id) | {s.id for s in (course.roster if course else [])}
-    seed = _seed_of(course, gradebook.path.parent)
-    from autograder.report.review import pseudonym
-
-    hidden_names = {pseudonym(student, seed): student for student in known}  # from an anonymous review
-    scores, seen = [], set()
-    try:
-        # utf-8-sig: a spreadsheet's "CSV UTF-8" export starts with a byte-order mark.
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            columns = [c.strip() for c in reader.fieldnames or []]
-            missing = {"student", "question", "points"} - set(columns)
-            if missing:
-                return _fail(f"{path} needs the columns student, question, points[, comment] "
-                             f"(missing: {', '.join(sorted(missing))}); nothing was imported")
-            for line, raw in enumerate(reader, start=2):
-                row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k}
-                where = f"{path}:{line}"
-                if not row["points"]:
-                    continue  # not scored yet (a row of the pre-filled template)
-                try:
-                    points = float(row["points"])
-                except ValueError:
-                    return _fail(f"{where}: points must be a number, got {row['points']!r}; nothing was imported")
-                row["student"] = hidden_names.get(row["student"], row["student"])
-                if row["student"] not in known and row["student"].startswith("'"):
-                    row["student"] = row["student"][1:]  # copied from grades.csv, where '=x guards a formula
-                if row["question"] not in written:
-                    return _fail(terminal_text(
-                        f"{where}: {row['question']!r} is not a hand-graded question of {assignment.id} "
-                        f"(those are: {', '.join(written)}); nothing was imported"))
-                if not 0 <= points <= written[row["question"]]:
-                    return _fail(f"{where}: {points:g} is outside 0..{written[row['question']]:g} for "
-                                 f"{row['question']}; nothing was imported")
-                if row["student"] not in known:
-                    return _fail(terminal_text(f"{where}: no student {row['student']!r} in this gradebook or roster "
-                                               "(a typo?); nothing was imported"))
-                if (row["student"], row["question"]) in seen:
-                    return _fail(terminal_text(f"{where}: a second score for {row['student']!r}, {row['question']}; "
-                                               "nothing was imported"))
-                seen.add((row["student"], row["question"]))
-                scores.append((row["student"], row["question"], points, row.get("comment", "")))
-    except FileNotFoundError:
-        return _fail(f"no such file: {path}")
-    except (UnicodeDecodeError, csv.Error) as error:
-        return _fail(f"{path} is not a UTF-8 CSV file ({error}); export it as 'CSV UTF-8' and try again")
-    gradebook.set_manual(assignment.id, scores)
-    print(f"imported {len(scores)} score(s); run `dlbasics report {assignment.id}` to rewrite grades.csv and "
-          "the feedback (nothing is regraded)")
+    print(terminal_text(f"imported {len(imported.scores)} score(s); now run `dlbasics report {assignment.id} "
+                        f"{where_args(args)}` to rewrite grades.csv and the feedback (nothing is regraded)"))
     return 0
 
 
 def cmd_scores_template(args) -> int:
-    """A CSV to score written answers in: untouched answers pre-filled with 0, earlier scores kept."""
+    """A CSV to score written answers in: answer text and maximum, untouched answers pre-filled with 0,
+    earlier scores kept."""
     from autograder.checks import get_assignment
     from autograder.grading.gradebook import Gradebook
-    from autograder.report.safe import csv_cell
+    from autograder.grading.manual_scores import template_rows, where_args, write_template
 
     assignment = get_assignment(args.assignment)
     course = _course(args)
     gradebook = Gradebook(_gradebook_path(args, course, assignment), create=False)
-    from autograder.report.review import pseudonym
+    try:
+        seed = _seed_of(course, gradebook.path.parent) if args.anonymous else None
+        rows = template_rows(gradebook.results(assignment.id), gradebook.manual_entries(assignment.id), seed)
+        folder = gradebook.path.parent
+    finally:
+        gradebook.close()
+    target = Path(args.file) if args.file else (_out(args, course, assignment) if args.out or args.course
+                                                 else folder) / "manual-scores.csv"
+    write_template(target, rows)
+    todo = sum(1 for row in rows if row[3] == "")
+    print(terminal_text(f"wrote {target}: {len(rows)} answer(s), {todo} to score (untouched answers are 0 already); "
+                        f"then: dlbasics import-scores {assignment.id} {shlex.quote(str(target))} {where_args(args)}"))
+    return 0
 
-    entries = gradebook.manual_entries(assignment.id)
-    seed = _seed_of(course, gradebook.path.parent)
-    rows = []
-    for result in gradebook.results(assignment.id):
-        for question, answer in result.written.items():
-            earlier = entries.get(result.student, {}).get(question)
-            if answer.untouched:
-                points, comment = "0", "no answer written"
-            elif earlier is not None:
-                points, comment = f"{earlier.points:g}", earlier.comment
-                if earlier.stale:
-                    points, comment = "", f"STALE (the answer changed since it was scored {earlier.points:g}): " \
-                                          + earlier.comment
-            else:
-                points, comment = "", ""
-            rows.append([pseudonym(result.student, seed) if args.anonymous else result.student, question, points,
-                         comment])
-    gradebook.close()
-    target = Path(args.file) if args.file else _out(args, course, assignment) / "manual-scores.csv"
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["student", "question", "points", "comment"])
-    writer.writerows([[csv_cell(cell) for cell in row] for row in rows])
-    target.write_text(buffer.getvalue(), encoding="utf-8")
-    todo = sum(1 for row in rows if row[2] == "")
-    print(f"wrote {target}: {len(rows)} answer(s), {todo} to score (untouched answers are 0 already); "
-          f"then: dlbasics import-scores {assignment.id} {target}")
+
+def cmd_desk(args) -> int:
+    """Serve the instructor's desk (hand grading in the browser) until Ctrl-C."""
+    import socket
+
+    from autograder.checks import get_assignment
+    from autograder.desk.app import open_desk, report_command, serve
+    from autograder.grading.manual_scores import where_list
+
+    assignment = get_assignment(args.assignment)
+    course = _course(args)
+    path = _gradebook_path(args, course, assignment)
+    where = where_list(args)
+    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, args.port))
+        # Listening before the address is printed: a browser opened at once waits in the backlog
+        # (128: the usual default) until the server is up, instead of being refused.
+        sock.listen(128)
+    except OSError as error:
+        return _fail(f"cannot listen on {args.host}:{args.port} ({error}): choose another --port")
+    port = sock.getsockname()[1]
+    seed = _seed_of(course, path.parent)
+    desk = open_desk(assignment, path, seed, report_command(assignment.id, where), args.host, port)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"the desk for {assignment.id} is at http://{host}:{port}/?token={desk.token}\n"
+          "(open it in your browser; the token is your key: do not share it) Ctrl-C stops it; every saved score "
+          "is in the gradebook already", flush=True)
+    try:
+        serve(desk, sock)
+    finally:
+        desk.gradebook.close()
     return 0
 
 
@@ -554,6 +530,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("csv", help="CSV with columns student, question, points[, comment]")
     _where(p)
     p.set_defaults(func=cmd_import_scores)
+
+    p = sub.add_parser("desk", help="grade written answers in the browser (by question, rubric items, groups)")
+    p.add_argument("assignment")
+    _where(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine "
+                   "only; anything else lets others on the network reach the desk, token permitting)")
+    p.add_argument("--port", type=int, default=0, help="port (default: a free one, printed)")
+    p.set_defaults(func=cmd_desk)
 
     p = sub.add_parser("gradescope", help="build the Gradescope autograder zip of an assignment (holds the seed)")
     p.add_argument("assignment", help="assignment id, e.g. 01-linear-regression (or 01)")
