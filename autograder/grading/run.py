@@ -9,7 +9,6 @@ instructor asks for a regrade.
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -65,7 +64,7 @@ def limits_of(course: Course | None, overrides: dict):
     return Limits(**values)
 
 
-def print_changes(changes: list[Change], stream=sys.stdout) -> None:
+def print_changes(changes: list[Change], stream=None) -> None:
     from autograder.text import terminal_text
 
     if changes:
