@@ -24,11 +24,19 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from autograder.sandbox import replies
+from autograder.sandbox.replies import MalformedReply
 from autograder.selfcheck.api import Student
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 STAGE = "/opt/dlbasics"  # where the worker's code appears inside bubblewrap
-MAX_LINE = 32 * 1024 * 1024  # one reply can carry a rendered plot, not a flood
+# One line from the sandbox, bounded before it is parsed: a reply carries at most a rendered
+# plot (replies.MAX_PNG, 2 MB of base64) or a value of replies.MAX_ITEMS numbers (~2.5 MB as
+# JSON), with the arguments as they are after the call beside it. 8 MB holds the largest
+# honest reply with room to spare; parsed, it costs the grader at most ~250 MB for a moment.
+MAX_LINE = 8 * 1024 * 1024
+# What a submission whose process wrote something that is no reply of the protocol gets.
+MALFORMED = "the submission's process sent a malformed reply"
 
 
 @dataclass
@@ -307,15 +315,22 @@ class Worker:
 
 
 class _LineReader:
-    """JSON lines from a socket, each with a deadline; ``None`` on EOF, timeout or garbage."""
+    """JSON lines from a socket, each with a deadline; ``None`` on EOF, timeout or garbage.
+
+    ``malformed`` says why the last ``None`` was garbage (a line too long, not JSON, nested
+    beyond json's recursion limit, not an object), so the session can tell a forged reply
+    from a process that ended.
+    """
 
     def __init__(self, sock: socket.socket):
         self.sock = sock
         self.buffer = b""
         self.timed_out = False
+        self.malformed = ""
 
     def read_line(self, deadline: float) -> dict | None:
         self.timed_out = False
+        self.malformed = ""
         while b"\n" not in self.buffer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -331,14 +346,24 @@ class _LineReader:
             if not chunk:
                 return None
             self.buffer += chunk
-            if len(self.buffer) > MAX_LINE:
+            if len(self.buffer) > MAX_LINE and b"\n" not in self.buffer[:MAX_LINE + 1]:
+                self.malformed = f"a line longer than {MAX_LINE // 2**20} MB"
                 return None
         line, self.buffer = self.buffer.split(b"\n", 1)
-        try:
-            message = json.loads(line)
-        except ValueError:
+        if len(line) > MAX_LINE:
+            self.malformed = f"a line longer than {MAX_LINE // 2**20} MB"
             return None
-        return message if isinstance(message, dict) else None
+        try:
+            # json's depth is bounded by the interpreter's recursion limit: a forged
+            # 100 000-deep list raises RecursionError here, after a few hundred levels.
+            message = json.loads(line)
+        except (ValueError, RecursionError) as error:
+            self.malformed = f"not JSON ({type(error).__name__})"
+            return None
+        if not isinstance(message, dict):
+            self.malformed = f"a JSON {type(message).__name__} where an object belongs"
+            return None
+        return message
 
 
 class Session(Student):
@@ -370,18 +395,19 @@ class Session(Student):
         self._send({"cells": cells})
         # The child reports after each cell; one that blocks the child's own timer (e.g. by
         # ignoring SIGALRM) is stopped here, a couple of seconds after its limit.
-        done = 0
         while not self.ended:
             reply = self.reader.read_line(min(self.deadline, time.monotonic() + limits.cell_seconds
                                               + limits.grace_seconds))
-            if reply is not None and "cell_done" in reply and done < len(cells):
-                done += 1
-                continue
-            if reply is None or not isinstance(reply.get("cells"), list):
-                self._end("the notebook's cells did not finish")
-            else:
-                self.cells = reply["cells"]
-                break
+            try:
+                if reply is None:
+                    self._end("the notebook's cells did not finish", self.reader.malformed)
+                elif "cell_done" in reply:
+                    replies.cell_progress(reply, len(cells))
+                else:
+                    self.cells = replies.cells_report(reply, cells)
+                    break
+            except MalformedReply as error:
+                self._end("the notebook's cells did not finish", str(error))
         # The checks get their own seconds, whatever the cells took.
         self.deadline = time.monotonic() + limits.checks_seconds
 
@@ -395,13 +421,19 @@ class Session(Student):
         finally:
             self.sock.settimeout(None)
 
-    def _end(self, why: str) -> None:
+    def _end(self, why: str, malformed: str = "") -> None:
+        """The child can answer no more: it timed out, ended, or (``malformed`` says how) sent
+        something that is no reply. Each is the submission's own status, never the grader's."""
         if self.ended:
             return
-        timed_out = self.reader.timed_out or time.monotonic() >= self.deadline
+        timed_out = not malformed and (self.reader.timed_out or time.monotonic() >= self.deadline)
         self.ended = "timeout" if timed_out else "crashed"
-        self.ended_message = (f"{why}: the time limit was reached" if timed_out
-                              else f"{why}: the process running your code ended (crash, exit or limit)")
+        if malformed:
+            self.ended_message = f"{why}: {MALFORMED} ({malformed})"
+        elif timed_out:
+            self.ended_message = f"{why}: the time limit was reached"
+        else:
+            self.ended_message = f"{why}: the process running your code ended (crash, exit or limit)"
         self.worker.kill_job()
 
     def request(self, name, args, kwargs, spy, render) -> dict:
@@ -421,12 +453,20 @@ class Session(Student):
         self.calls += 1
         self._send({"name": name, "args": args, "kwargs": kwargs, "spy": list(spy), "render": render,
                     "seconds": seconds})
-        reply = self.reader.read_line(time.monotonic() + 2 * seconds + limits.grace_seconds)
-        if reply is None or "ok" not in reply:
-            self._end(f"calling `{name}`")
+        if self.ended:
             return {"ok": False, "kind": self.ended, "message": self.ended_message}
-        if reply.get("kind") == "timeout":
-            self.timed_out[name] = reply.get("message", "timed out")
+        reply = self.reader.read_line(time.monotonic() + 2 * seconds + limits.grace_seconds)
+        try:
+            if reply is None:
+                self._end(f"calling `{name}`", self.reader.malformed)
+            else:
+                reply = replies.call_reply(reply, len(args))
+        except MalformedReply as error:
+            self._end(f"calling `{name}`", str(error))
+        if self.ended:
+            return {"ok": False, "kind": self.ended, "message": self.ended_message}
+        if not reply["ok"] and reply["kind"] == "timeout":
+            self.timed_out[name] = reply["message"]
         return reply
 
     def close(self) -> dict:
