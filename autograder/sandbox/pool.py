@@ -124,9 +124,11 @@ def isolation_mode() -> str:
     return "bwrap" if works else "rlimits"
 
 
-# Whether the workers of this run could give each submission its own tmpfs /tmp (they say
-# so when they start): where they could not, the isolation note says what was shared.
+# Whether the workers of this run could give each submission its own tmpfs /tmp, and install
+# the seccomp filter (they say so when they start): where they could not, the isolation note
+# says what was shared or open.
 _private_tmp: dict[str, bool] = {}
+_seccomp: dict[str, bool] = {}
 
 
 def isolation_note(mode: str) -> str:
@@ -140,6 +142,10 @@ def isolation_note(mode: str) -> str:
     if _private_tmp.get(mode) is False:
         notes.append("isolation reduced: this machine does not let the grader give each submission its own "
                      "size-capped /tmp; each got a fresh folder there instead, with a limit per file only")
+    if _seccomp.get(mode) is False:
+        notes.append("isolation reduced: the system-call filter could not be installed (install the Debian package "
+                     "libseccomp2 and `make setup`'s pyseccomp), so student code could hold memory outside its "
+                     "limits with memfd_create and SysV shared memory while it ran")
     return "; ".join(notes)
 
 
@@ -228,6 +234,7 @@ class Worker:
         self.control: socket.socket | None = None
         self.scratch_root: str | None = None
         self.private_tmp = False
+        self.seccomp = False
         self.starts = 0
 
     # --- life cycle ---------------------------------------------------------------
@@ -263,6 +270,8 @@ class Worker:
             raise SandboxUnavailable(f"the sandbox worker did not start: {error.strip() or 'no answer'}")
         self.private_tmp = ready.get("private_tmp") is True
         _private_tmp[self.mode] = self.private_tmp and _private_tmp.get(self.mode, True)
+        self.seccomp = ready.get("seccomp") is True
+        _seccomp[self.mode] = self.seccomp and _seccomp.get(self.mode, True)
 
     def stop(self) -> None:
         if self.control is not None:
@@ -288,7 +297,7 @@ class Worker:
         ours, theirs = socket.socketpair()
         job_id = next(self._ids)
         header = {"id": job_id, "limits": asdict(self.limits), "scratch_root": self.scratch_root,
-                  "own_pid_namespace": self.mode == "bwrap",
+                  "own_pid_namespace": self.mode == "bwrap", "seccomp": self.seccomp,
                   "uid": next(_job_uids) if os.geteuid() == 0 else None}
         socket.send_fds(self.control, [json.dumps(header).encode() + b"\n"], [theirs.fileno()])
         theirs.close()
