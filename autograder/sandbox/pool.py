@@ -161,10 +161,10 @@ def _ancestors(path: str) -> list[str]:
     return [str(Path(*parts[: i + 1])) for i in range(1, len(parts) - 1)]
 
 
-def _python_command() -> list[str]:
+def _python_command(executable: str = sys.executable) -> list[str]:
     # -s: no user site-packages; -P: the working directory (/tmp) is not put on sys.path,
     # so nothing a job can write is ever imported.
-    return [sys.executable, "-s", "-P", "-m", "autograder.sandbox.worker"]
+    return [executable, "-s", "-P", "-m", "autograder.sandbox.worker"]
 
 
 def _bwrap_command(control_fd: int, limits: Limits) -> list[str]:
@@ -190,27 +190,53 @@ def _bwrap_command(control_fd: int, limits: Limits) -> list[str]:
     # cannot have its own tmpfs; capped like a job's /tmp, since it is memory too.
     command += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777",
                 "--size", str(int(limits.tmp_mb * 2**20)), "--tmpfs", "/tmp"]
-    interpreters = sorted({os.path.realpath(sys.base_prefix), sys.base_prefix, sys.prefix})
+    binds = _interpreter_binds()
     stage = f"{STAGE}/autograder"
     made = set()
-    for path in [*interpreters, stage]:
+    for path in [*binds.values(), stage]:
         for parent in _ancestors(path + "/x"):
             if parent not in made and not parent.startswith("/usr"):
                 command += ["--perms", "0755", "--dir", parent]
                 made.add(parent)
-    for path in interpreters:
-        command += ["--ro-bind", path, path]
+    for source, target in binds.items():
+        command += ["--ro-bind", source, target]
     # If the kit is installed inside a bound prefix, its checks and references must vanish.
-    for path in interpreters:
-        if str(PACKAGE_DIR).startswith(path + "/"):
-            command += ["--tmpfs", str(PACKAGE_DIR)]
+    for source, target in binds.items():
+        if str(PACKAGE_DIR).startswith(source + "/"):
+            command += ["--tmpfs", target + str(PACKAGE_DIR)[len(source):]]
     command += ["--ro-bind", str(PACKAGE_DIR / "__init__.py"), f"{stage}/__init__.py"]
     for public in ("sandbox", "selfcheck"):
         command += ["--ro-bind", str(PACKAGE_DIR / public), f"{stage}/{public}"]
     command += ["--chdir", "/tmp", "--clearenv"]
     for key, value in _child_env(STAGE, "/tmp").items():
         command += ["--setenv", key, value]
-    return command + [*_python_command(), str(control_fd)]
+    return command + [*_python_command(_inside(sys.executable, binds)), str(control_fd)]
+
+
+def _interpreter_binds() -> dict[str, str]:
+    """Where the Python installation (and the venv) appears inside bubblewrap: at its own path,
+    except what lives under /tmp (a checkout in the system's temporary folder). That goes to a
+    path under STAGE, as every child mounts its own empty /tmp over the worker's and would
+    hide it (the old grader then fell back, silently, to a shared folder in /tmp)."""
+    binds = {}
+    for number, path in enumerate(sorted({os.path.realpath(sys.base_prefix), sys.base_prefix, sys.prefix})):
+        under_tmp = os.path.realpath(path) == "/tmp" or os.path.realpath(path).startswith("/tmp/")
+        if not under_tmp:
+            binds[path] = path
+        else:
+            # A venv keeps its layout (bin/python finds pyvenv.cfg beside it, then its own
+            # site-packages); a Python installed under /tmp finds its prefix from its binary too.
+            binds[os.path.realpath(path)] = f"{STAGE}/python-{number}"
+    return binds
+
+
+def _inside(path: str, binds: dict[str, str]) -> str:
+    """``path`` (not resolved: a venv's bin/python is a link) as seen inside bubblewrap."""
+    for source, target in sorted(binds.items(), key=lambda item: -len(item[0])):
+        for form in {source, *(p for p in (sys.prefix, sys.base_prefix) if os.path.realpath(p) == source)}:
+            if path == form or path.startswith(form + "/"):
+                return target + path[len(form):]
+    return path
 
 
 def _child_env(python_path: str, home: str) -> dict[str, str]:
