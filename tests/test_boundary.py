@@ -255,3 +255,58 @@ def test_the_reply_schema_refuses_what_checks_could_not_read():
         replies.call_reply({"ok": True, "value": {"t": "none", "type": "NoneType"}, "args": [], "warnings": []}, 1)
     long = replies.call_reply({"ok": False, "kind": "error", "message": "m" * 10_000}, 0)
     assert len(long["message"]) < 4_100 and long["message"].endswith("(cut: 6000 characters more)")
+
+
+# Memory outside the address space: memfd files (16 MB each, the file-size limit) and SysV
+# shared memory, kept while the checks run. The old grader let one submission hold 1 GB.
+HOLD = """\
+import ctypes, errno, json, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+report = {"memfd_held": 0, "shm_held": 0}
+_keep = []
+for i in range(64):
+    try:
+        fd = os.memfd_create(f"hold-{i}")
+        os.write(fd, b"\\1" * 2**24)
+        _keep.append(fd)
+        report["memfd_held"] += 2**24
+    except OSError as error:
+        report["memfd_errno"] = error.errno
+        break
+for i in range(8):
+    segment = libc.shmget(0, 2**26, 0o1000 | 0o600)
+    if segment < 0:
+        report["shmget_errno"] = ctypes.get_errno()
+        break
+    address = libc.shmat(segment, None, 0)
+    ctypes.memset(address, 1, 2**26)
+    report["shm_held"] += 2**26
+report["msgget"] = libc.msgget(0, 0o1000 | 0o600), ctypes.get_errno()
+report["semget"] = libc.semget(0, 1, 0o1000 | 0o600), ctypes.get_errno()
+raise RuntimeError("OBS " + json.dumps(report))
+"""
+
+
+@pytest.mark.parametrize("sandbox", ["auto", "rlimits"])
+def test_memfd_and_sysv_memory_are_refused_in_the_child(solution_notebook, tmp_path, sandbox, monkeypatch):
+    import re
+
+    from test_isolation import ShmemPeak
+
+    monkeypatch.setenv("DLBASICS_SANDBOX", sandbox)
+    notebooks = {"holder": solution_notebook(ASSIGNMENT, extra_cells=[HOLD]), "honest": solution_notebook(ASSIGNMENT)}
+    with ShmemPeak() as shmem:
+        run = grade_notebooks(ASSIGNMENT, notebooks, tmp_path, "--jobs", "1")
+    holder = run.results["holder"]
+    reports = [json.loads(m.group(1)) for c in holder.cells for m in [re.search(r"OBS (\{.*\})", c.message)] if m]
+    assert reports, f"the holding cell did not report: {holder.cells}"
+    seen = reports[0]
+    assert seen["memfd_held"] == 0 and seen["memfd_errno"] == 1, seen  # EPERM
+    assert seen["shm_held"] == 0 and seen["shmget_errno"] == 1, seen
+    assert seen["msgget"] == [-1, 1] and seen["semget"] == [-1, 1], seen
+    # memfd pages and SysV segments are Shmem: none of the 1.5 GB tried reached the machine.
+    assert shmem.peak - shmem.start < 256 * 2**20, f"Shmem rose by {(shmem.peak - shmem.start) / 2**20:.0f} MiB"
+    # The filter takes nothing from an honest submission (torch, matplotlib and the checks run).
+    assert holder.auto_total == FULL and run.results["honest"].auto_total == FULL, holder.checks
+    assert "system-call filter" not in holder.isolation_note
