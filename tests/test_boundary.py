@@ -310,3 +310,31 @@ def test_memfd_and_sysv_memory_are_refused_in_the_child(solution_notebook, tmp_p
     # The filter takes nothing from an honest submission (torch, matplotlib and the checks run).
     assert holder.auto_total == FULL and run.results["honest"].auto_total == FULL, holder.checks
     assert "system-call filter" not in holder.isolation_note
+
+
+def test_a_result_is_bounded_whatever_it_holds():
+    """Result.from_json (every way in: the sandbox's report, the gradebook, a Dask reply) cuts each
+    message and keeps the whole under MAX_RESULT_BYTES, saying what it dropped."""
+    from autograder.grading.result import BadResult, Result
+
+    base = {"assignment": ASSIGNMENT, "student": "s", "file": "s.ipynb", "status": "graded",
+            "message": "m" * 100_000, "notes": ["n" * 50_000] * 3,
+            "checks": [{"name": f"test_{i}", "question": "predict", "points": 0, "max_points": 1,
+                        "status": "failed", "message": "c" * 4_000_000, "hidden": False} for i in range(3)],
+            # 2 000 added cells that each raise with a 3 000-character message, most of them ok.
+            "cells": [{"label": f"added-{i}", "status": "error" if i % 10 == 0 else "ok",
+                       "message": "e" * 3_000 if i % 10 == 0 else ""} for i in range(2_000)],
+            "plots": {"plot_regression": "A" * 140_000, "other": "B" * 140_000}}
+    result = Result.from_json(base)
+    assert result.size() <= MAX_RESULT_BYTES, result.size()
+    assert result.message.endswith(f"(cut: {100_000 - MAX_MESSAGE} characters more)")
+    assert all(len(c.message) <= MAX_MESSAGE + 40 for c in result.checks)
+    assert any("too large" in note for note in result.notes)
+    # The failing cells are still there (their labels say what broke), in order.
+    assert [c.label for c in result.cells if c.status == "failed"][:3] == ["added-0", "added-10", "added-20"]
+    # What is no student text (a forged student id of 1 MB from another machine) is refused whole.
+    with pytest.raises(BadResult):
+        Result.from_json({**base, "student": "x" * 1_000_000})
+    # An honest result passes unchanged.
+    small = {**base, "message": "", "notes": [], "checks": [], "cells": [], "plots": {}}
+    assert Result.from_json(small).to_json()["message"] == ""
