@@ -101,14 +101,15 @@ def private_tmp(size_mb: float, inodes: int) -> bool:
         _check(libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None), "mount --make-rprivate /")
         options = f"size={int(size_mb * 2**20)},nr_inodes={int(inodes)},mode=1777".encode()
         _check(libc.mount(b"tmpfs", b"/tmp", b"tmpfs", _MS_NOSUID | _MS_NODEV, options), "mount tmpfs /tmp")
-        if os.path.isdir("/dev/shm"):
-            # POSIX shared memory and semaphores (sem_open: multiprocessing's locks) live in
-            # /dev/shm: the job's own, tiny one (what a DataLoader's worker locks need), so
-            # nothing there is shared with the next job or holds more than this.
-            _check(libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", _MS_NOSUID | _MS_NODEV,
-                              f"size={SHM_BYTES},nr_inodes=64,mode=1777".encode()), "mount tmpfs /dev/shm")
     except OSError:
         return False
+    if os.path.isdir("/dev/shm"):
+        # POSIX shared memory and semaphores (sem_open: multiprocessing's locks) live in
+        # /dev/shm: the job's own, tiny one (what a DataLoader's worker locks need), so nothing
+        # there is shared with the next job or holds more than this. Best effort: where it
+        # cannot be mounted, the worker deletes what the job's uid left there (worker.remove_owned).
+        libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", _MS_NOSUID | _MS_NODEV,
+                   f"size={SHM_BYTES},nr_inodes=64,mode=1777".encode())
     return True
 
 
@@ -287,9 +288,8 @@ def main(job: dict, channel, uid: int | None) -> None:
         apply_limits(limits)
         if job.get("seccomp"):
             # The worker found the filter installable (its ready message): from here on no
-            # memfd, SysV IPC, namespaces, ... (autograder/sandbox/syscalls.py). If it fails now
-            # the child ends before any student code ran (status crashed, no point lost to a
-            # submission that ran unfiltered).
+            # memfd, SysV IPC, namespaces, ... (autograder/sandbox/syscalls.py). Should it fail
+            # here all the same, the child ends before any student code ran: nothing runs unfiltered.
             syscalls.install()
         run(job, channel)
     except BaseException:
