@@ -318,7 +318,8 @@ def test_a_result_is_bounded_whatever_it_holds():
     from autograder.grading.result import BadResult, Result
 
     base = {"assignment": ASSIGNMENT, "student": "s", "file": "s.ipynb", "status": "graded",
-            "message": "m" * 100_000, "notes": ["n" * 50_000] * 3,
+            "message": "m" * 100_000,
+            "notes": ["n" * 50_000] * 3 + ["a cell of 2000000 characters was not run"] * 2_000,
             "checks": [{"name": f"test_{i}", "question": "predict", "points": 0, "max_points": 1,
                         "status": "failed", "message": "c" * 4_000_000, "hidden": False} for i in range(3)],
             # 2 000 added cells that each raise with a 3 000-character message, most of them ok.

@@ -33,7 +33,8 @@ MAX_PLOT = 150_000
 # A whole result as stored (gradebook row, results.json's source): the reference solution's is
 # ~10-50 KB with its plot. Student text is cut per field above; if a result is still larger
 # (thousands of added cells that each raise), cell messages share a budget, then cell reports of
-# cells that ran fine are dropped, then plots, with a note each time; past that it is refused.
+# cells that ran fine are dropped, then plots, then notes past the first 20, with a note each time;
+# past that (fields that are no student text, e.g. a forged Dask reply) it is refused.
 MAX_RESULT_BYTES = 256 * 1024
 # What the cell messages of one result may hold together once the result is over its bound.
 CELL_MESSAGES_BUDGET = 32 * 1024
@@ -166,6 +167,9 @@ class Result:
         if self.size() > MAX_RESULT_BYTES and self.plots:
             self.notes.append("the plots were not kept: the result was too large")
             self.plots = {}
+        if self.size() > MAX_RESULT_BYTES and len(self.notes) > 20:
+            dropped = len(self.notes) - 20
+            self.notes = [*self.notes[:20], f"{dropped} more notes were not kept: the result was too large"]
         size = self.size()
         if size > MAX_RESULT_BYTES:
             raise BadResult(f"a result of {size} bytes, over the limit of {MAX_RESULT_BYTES}")
