@@ -313,7 +313,7 @@ def test_tmp_is_capped_in_size_and_files_and_the_submission_keeps_its_points(for
     assert shmem.peak - shmem.start < 1 * 2**30, f"Shmem rose by {(shmem.peak - shmem.start) / 2**20:.0f} MiB"
     # The writes stopped at the caps, well within the cell's time: the cell says so itself.
     seen = observed(result)
-    assert "filler" in seen, f"the filling cell did not report: {result['cells']}"
+    assert "filler" in seen, f"the filling cell did not report: {result.cells}"
     limits = Limits()
     assert seen["filler"]["error"] == errno.ENOSPC and seen["filler"]["written"] <= limits.tmp_mb * 2**20, seen
     assert seen["filler"]["files_error"] == errno.ENOSPC and seen["filler"]["files"] <= limits.tmp_inodes, seen
