@@ -9,14 +9,20 @@ true), graded through the real ``dlbasics grade`` beside honest neighbours: its 
 grades, and ``dlbasics grade`` exits 0 (a grader error would make it exit 1). A flood of
 messages is cut to a few KB each, and the stored row and results.json stay under the bound.
 
-Breakage each test was watched failing under (see the report for the exact edits):
-* Session.request without ``replies.call_reply`` -> the forged rows become ``grader error``
-  and ``dlbasics grade`` exits 1 (test_forged_replies...).
-* _LineReader without ``RecursionError`` in its except -> the deep row is a grader error.
-* result.py's ``_cut`` returning its input uncut and the replies' ``cut`` likewise -> the flood
-  row is ~28 MB (test_a_flood...).
-* protocol._encode_torch reading ``value.detach()`` again -> the lying tensor earns predict's
-  points (test_a_lying_tensor...).
+Breakage each test was watched failing under:
+* Session.request: ``reply = replies.call_reply(reply, len(args))`` -> ``pass``: forge-args-missing
+  and forge-value-not-dict become ``grader error``, ``dlbasics grade`` exits 1 (the fixture fails).
+* Session.__init__: ``self.cells = replies.cells_report(reply, cells)`` -> ``reply.get("cells")``:
+  forge-cells-dict is graded instead of crashed.
+* _LineReader: ``except (ValueError, RecursionError)`` -> ``except ValueError``: the deep row is a
+  grader error, ``dlbasics grade`` exits 1.
+* ``cut`` in result.py and in replies.py returning its text uncut: the flood row is over the bound,
+  Result.bounded refuses it, the row is a grader error and ``dlbasics grade`` exits 1.
+* Result.bounded returning at once: the bounded-result test sees 1 020 767 bytes.
+* protocol._plain: ``base.detach(value)`` -> ``value.detach()``: the lying tensor keeps predict's points.
+* syscalls.install returning at once: the machine's Shmem rises by 1 280 MiB (memfd + SysV).
+* worker.run_job without ``remove_owned``: the reduced-mode neighbour finds /var/tmp/REDUCED-LEAK-...
+  (tests/test_reduced_isolation.py).
 """
 
 from __future__ import annotations
