@@ -94,7 +94,7 @@ def _validation(*, split="perm[:n_val], perm[n_val:]", perm="torch.randperm(len(
                 with torch.no_grad():
                     {before}
                 {zero}
-                loss = loss_fn(model({fit}))
+                loss = loss_fn(model({fit})
                 loss.backward()
                 optimizer.step()
                 with torch.no_grad():

@@ -30,11 +30,11 @@ HUNDREDS = [s / 100 for s in SCORES] + [OUTLIER[1] / 100]
 
 # huber_loss: predictions against targets with residuals inside and outside [-delta, delta]
 # (delta != 1 everywhere: with delta = 1 the smooth L1 loss equals the Huber loss).
-HUBER_PREDS = [1.0, 2.5, -0.5, 4.0, 0.2, -2.0]
+HUBER_PREDS = [1.0, 1.9, -0.5, 4.0, 0.2, -2.0]
 HUBER_TARGETS = [1.3, 0.5, -0.2, -1.0, 0.1, 1.0]
 HUBER_DELTA = 1.5
-# ... and the course line 0.07 * hours + 4.1 (scores in hundreds) against the scores with the outlier.
-HUBER_LINE = (0.07, 4.1)
+# ... and the course line 0.74 * tens of hours + 4.2 (scores in hundreds) against the scores with the outlier.
+HUBER_LINE = (0.74, 4.2)
 HUBER_DELTA_COURSE = 0.3
 
 # numerical_gradient: the Huber loss of a line on the data with the outlier, and on a small
