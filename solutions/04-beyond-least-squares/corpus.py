@@ -7,12 +7,9 @@ from textwrap import dedent
 from autograder.checks.cases import HARD_CODED, UNNAMED
 
 from . import checks
-from . import reference as ref
-from .public_checks import FIT_HUBER, FIT_L1, HOURS, SCORES, SLEEP, TENS
 
 # What a student who hard-codes answers would paste: the course examples' results, computed once.
 PUBLIC = checks.public_expected()
-COURSE_PLANE = ref.least_squares_2d(HOURS, ref.f32s(SLEEP), SCORES)
 
 
 def _src(text: str) -> str:
@@ -162,13 +159,15 @@ MISTAKES: list[tuple[str, str, str, str | None]] = [
             return grads
         """), "not put back"),
     ("numerical_gradient", "swapped", _gradient(
-        """return (loss(w, b + eps) - loss(w, b - eps)) / (2 * eps), (loss(w + eps, b) - loss(w - eps, b)) / (2 * eps)"""),
+        """grad_b = (loss(w, b + eps) - loss(w, b - eps)) / (2 * eps)
+            return grad_b, (loss(w + eps, b) - loss(w - eps, b)) / (2 * eps)"""),
      "swapped"),
     ("numerical_gradient", "delta not passed on", _src("""
         def numerical_gradient(x, y, w, b, delta, eps):
             def loss(w_, b_):
                 return float(huber_loss(w_ * x + b_, y, 1.0))
-            return (loss(w + eps, b) - loss(w - eps, b)) / (2 * eps), (loss(w, b + eps) - loss(w, b - eps)) / (2 * eps)
+            grad_w = (loss(w + eps, b) - loss(w - eps, b)) / (2 * eps)
+            return grad_w, (loss(w, b + eps) - loss(w, b - eps)) / (2 * eps)
         """), "delta is not passed on"),
     ("numerical_gradient", "eps ignored", _gradient(
         """h = 1e-3
@@ -251,7 +250,9 @@ MISTAKES: list[tuple[str, str, str, str | None]] = [
         """), UNNAMED),
     ("least_squares_2d", "hard-coded course plane", _src(f"""
         def least_squares_2d(X, y):
-            return {tuple(PUBLIC["plane_course"]["value"])!r} if X.shape[0] == 8 else {tuple(PUBLIC["plane_small"]["value"])!r}
+            if X.shape[0] == 8:
+                return {tuple(PUBLIC["plane_course"]["value"])!r}
+            return {tuple(PUBLIC["plane_small"]["value"])!r}
         """), HARD_CODED),
 ]
 
@@ -330,6 +331,3 @@ SAMPLE_MISTAKES = {
     "fit_line": _fit(zero="pass"),
 }
 SAMPLE_LOOP = "least_squares_2d"
-
-# The course values used above (kept importable for the tests that print them).
-__all__ = ["MISTAKES", "CORRECT", "SAMPLE_MISTAKES", "SAMPLE_LOOP", "COURSE_PLANE", "TENS", "FIT_L1", "FIT_HUBER"]
