@@ -229,7 +229,7 @@ def test_fit_line_random_huber(student):
     _fit(student, "fit huber", ("huber",))
 
 
-def _validation(name: str):
+def _validation(student, name: str):
     def make(r):
         xs, ys = random_points(r, n=r.randint(8, 14), noise=0.5)
         n_val = r.randint(2, len(xs) // 2)
@@ -243,14 +243,14 @@ def _validation(name: str):
 
 @points(1, "validation_curve", hidden=True)
 def test_validation_losses_on_random_data(student):
-    start, xs, ys, n_val, lr, epochs, seed, expected = _validation("validation losses")
+    start, xs, ys, n_val, lr, epochs, seed, expected = _validation(student, "validation losses")
     judge_validation(call_validation(student, start, xs, ys, n_val, lr, epochs, seed), expected, start,
                      with_model=False, what="the validation losses on random data", show_expected=False)
 
 
 @points(1, "validation_curve", hidden=True)
 def test_validation_trains_the_model_on_random_data(student):
-    start, xs, ys, n_val, lr, epochs, seed, expected = _validation("validation model")
+    start, xs, ys, n_val, lr, epochs, seed, expected = _validation(student, "validation model")
     judge_validation(call_validation(student, start, xs, ys, n_val, lr, epochs, seed), expected, start,
                      with_model=True, what="the validation losses and the trained model on random data",
                      show_expected=False)
