@@ -160,7 +160,7 @@ def test_huber_loss_random_inputs(student):
         return (preds, targets, delta, r.random() < 0.5, expected), [
             Comparison(expected["value"], expected["variants"], HUBER_REL)]
 
-    preds, targets, delta, as_column, expected = draw("huber", make)
+    preds, targets, delta, as_column, expected = draw(student, "huber", make)
     make_arg = columns if as_column else tensor
     judge_huber(student.call("huber_loss", make_arg(preds), make_arg(targets), delta), expected["value"],
                 expected["variants"], what="the Huber loss of random predictions and targets", show_expected=False)
@@ -176,7 +176,7 @@ def _gradient(student, name: str, eps_range):
         return (xs, ys, w, b, delta, eps, r.random() < 0.5, expected), [
             Comparison(expected["value"], expected["variants"], GRAD_REL, expected["abs"])]
 
-    xs, ys, w, b, delta, eps, as_column, expected = draw(name, make)
+    xs, ys, w, b, delta, eps, as_column, expected = draw(student, name, make)
     make_arg = columns if as_column else tensor
     judge_gradient(student.call("numerical_gradient", make_arg(xs), make_arg(ys), w, b, delta, eps), expected,
                    what="the central-difference gradient of the Huber loss on random data at a random point",
@@ -214,7 +214,7 @@ def _fit(student, name: str, losses):
         return (xs, ys, loss, lr, steps, delta, expected), [
             Comparison(expected["value"], expected["variants"], FIT_REL, FIT_ABS)]
 
-    xs, ys, loss, lr, steps, delta, expected = draw(name, make)
+    xs, ys, loss, lr, steps, delta, expected = draw(student, name, make)
     judge_fit(student.call("fit_line", columns(xs), columns(ys), loss, lr, steps, delta), expected,
               what=f"the line fitted with the {loss} loss on random data with an outlier", show_expected=False)
 
@@ -238,7 +238,7 @@ def _validation(student, name: str):
         expected = validation_expected(start, xs, ys, n_val, lr, epochs, seed)
         return (start, xs, ys, n_val, lr, epochs, seed, expected), validation_comparisons(expected)
 
-    return draw(name, make)
+    return draw(student, name, make)
 
 
 @points(1, "validation_curve", hidden=True)
@@ -266,6 +266,6 @@ def test_plane_random_data(student):
         expected = plane_expected(rows, ys)
         return (rows, ys, r.random() < 0.5, expected), [plane_comparison(expected)]
 
-    rows, ys, as_column, expected = draw("plane", make)
+    rows, ys, as_column, expected = draw(student, "plane", make)
     judge_plane(student.call("least_squares_2d", tensor(rows), columns(ys) if as_column else tensor(ys)), expected,
                 what="(w1, w2, b) of a plane through random points", show_expected=False)
