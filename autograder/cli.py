@@ -290,11 +290,17 @@ def cmd_check(args) -> int:
     return 0
 
 
-def _seed_of(course, out: Path) -> str:
-    """The seed grades in OUT were made with (it keys pseudonyms): the course's, DLBASICS_SEED, or OUT's own."""
-    from autograder.context import environment_seed, resolve_seed
+def _seed_of(course, out: Path, required: bool = True) -> str | None:
+    """The seed grades in OUT were made with (it keys pseudonyms): the course's, DLBASICS_SEED, or OUT's own;
+    without one, NoSeed (or None when not ``required``)."""
+    from autograder.context import NoSeed, environment_seed, resolve_seed
 
-    return resolve_seed(course, out, environment_seed(), create=False)[0]
+    try:
+        return resolve_seed(course, out, environment_seed(), create=False)[0]
+    except NoSeed:
+        if required:
+            raise
+        return None
 
 
 def _gradebook_path(args, course, assignment) -> Path:
@@ -315,7 +321,7 @@ def cmd_import_scores(args) -> int:
     try:
         imported = read_scores(Path(args.csv), assignment.id, load_template(assignment).written,
                                gradebook.results(assignment.id), {s.id for s in (course.roster if course else [])},
-                               _seed_of(course, gradebook.path.parent))
+                               _seed_of(course, gradebook.path.parent, required=False))
         if imported.problems:
             for problem in imported.problems:
                 print(f"dlbasics: error: {problem}", file=sys.stderr)

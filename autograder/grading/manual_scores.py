@@ -103,7 +103,8 @@ def read_scores(path: Path, assignment_id: str, written: dict[str, float], resul
     out = Imported()
     answers = {r.student: r.written for r in results if r.status != "no submission"}
     known = set(answers) | set(roster_ids)
-    hidden_names = {pseudonym(student, seed): student for student in known}
+    # Pseudonyms (an anonymous review's) map back only where the grades have a seed to key them.
+    hidden_names = {pseudonym(student, seed): student for student in known} if seed else {}
     try:
         if path.stat().st_size > MAX_CSV_BYTES:
             out.problems.append(f"{path} is larger than {MAX_CSV_BYTES:,} bytes: not a scores file")
