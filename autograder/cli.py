@@ -313,7 +313,7 @@ def cmd_import_scores(args) -> int:
     from autograder.checks import get_assignment
     from autograder.grading.grade import load_template
     from autograder.grading.gradebook import Gradebook
-    from autograder.grading.manual_scores import read_scores, where_args
+    from autograder.report.manual_scores import read_scores, where_args
 
     assignment = get_assignment(args.assignment)
     course = _course(args)
@@ -340,7 +340,7 @@ def cmd_scores_template(args) -> int:
     earlier scores kept."""
     from autograder.checks import get_assignment
     from autograder.grading.gradebook import Gradebook
-    from autograder.grading.manual_scores import template_rows, where_args, write_template
+    from autograder.report.manual_scores import template_rows, where_args, write_template
 
     assignment = get_assignment(args.assignment)
     course = _course(args)
@@ -366,7 +366,7 @@ def cmd_desk(args) -> int:
 
     from autograder.checks import get_assignment
     from autograder.desk.app import open_desk, report_command, serve
-    from autograder.grading.manual_scores import where_list
+    from autograder.report.manual_scores import where_list
 
     assignment = get_assignment(args.assignment)
     course = _course(args)

@@ -11,12 +11,12 @@ table of the same gradebook.
 from __future__ import annotations
 
 import csv
-import hmac
 import io
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.report.review import pseudonym  # the review pages' anon-…: an anonymous file maps back
 from autograder.report.safe import csv_cell
 from autograder.text import terminal_text
 
@@ -25,12 +25,6 @@ REQUIRED = ("student", "question", "points")
 # A scores file is a few hundred lines of a class; one far larger is not a scores file, and reading it
 # whole into memory should not be the way to find out: 20 MB is 1000 answers at the 20,000-character cap.
 MAX_CSV_BYTES = 20_000_000
-
-
-def pseudonym(student: str, seed: str) -> str:
-    """A stable name that hides who wrote an answer, keyed by the course's secret seed (the same as the
-    review pages' ``anon-…``: an anonymous scores file maps back to the students)."""
-    return "anon-" + hmac.new(seed.encode(), student.encode("utf-8", "surrogatepass"), "sha256").hexdigest()[:8]
 
 
 @dataclass
