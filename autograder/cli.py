@@ -270,10 +270,11 @@ def cmd_import_scores(args) -> int:
 
 def _import_scores(path: Path, assignment, course, gradebook, written: dict) -> int:
     known = gradebook.students(assignment.id) | {s.id for s in (course.roster if course else [])}
-    _use_seed(course, gradebook.path.parent)
+    from autograder.grading.run import resolve_seed
     from autograder.report.review import pseudonym
 
-    hidden_names = {pseudonym(student): student for student in known}  # from an anonymous review
+    seed = resolve_seed(course, gradebook.path.parent)[0]  # keys the pseudonyms, as on the review pages
+    hidden_names = {pseudonym(student, seed): student for student in known}  # from an anonymous review
     scores, seen = [], set()
     try:
         # utf-8-sig: a spreadsheet's "CSV UTF-8" export starts with a byte-order mark.
@@ -325,15 +326,18 @@ def cmd_scores_template(args) -> int:
     """A CSV to score written answers in: untouched answers pre-filled with 0, earlier scores kept."""
     from autograder.checks import get_assignment
     from autograder.grading.gradebook import Gradebook
+    from autograder.report.outputs import write_atomic
     from autograder.report.safe import csv_cell
 
     assignment = get_assignment(args.assignment)
     course = _course(args)
     gradebook = Gradebook(_gradebook_path(args, course, assignment), create=False)
+    from autograder.grading.run import resolve_seed
     from autograder.report.review import pseudonym
 
     entries = gradebook.manual_entries(assignment.id)
-    _use_seed(course, gradebook.path.parent)
+    seed = resolve_seed(course, gradebook.path.parent)[0]  # keys the pseudonyms, as on the review pages
+    anonymous = gradebook.anonymous(assignment.id, args.anonymous)
     rows = []
     for result in gradebook.results(assignment.id):
         for question, answer in result.written.items():
@@ -347,15 +351,16 @@ def cmd_scores_template(args) -> int:
                                           + earlier.comment
             else:
                 points, comment = "", ""
-            rows.append([pseudonym(result.student) if args.anonymous else result.student, question, points,
+            rows.append([pseudonym(result.student, seed) if anonymous else result.student, question, points,
                          comment])
     gradebook.close()
+    rows.sort(key=lambda row: (row[0], row[1]))  # by the name shown: pseudonyms never in the real ids' order
     target = Path(args.file) if args.file else _out(args, course, assignment) / "manual-scores.csv"
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["student", "question", "points", "comment"])
     writer.writerows([[csv_cell(cell) for cell in row] for row in rows])
-    target.write_text(buffer.getvalue(), encoding="utf-8")
+    write_atomic(target, buffer.getvalue())  # owner-only, like every grades file
     todo = sum(1 for row in rows if row[2] == "")
     print(f"wrote {target}: {len(rows)} answer(s), {todo} to score (untouched answers are 0 already); "
           f"then: dlbasics import-scores {assignment.id} {target}")
@@ -415,6 +420,20 @@ def cmd_export(args) -> int:
     return 1 if written.faults else 0
 
 
+RELEASE_HELP = ("also write OUT/hidden-checks.json, the hidden checks' full messages, for you only; "
+                "students never see them (their files show a hidden check's name, points and named mistake)")
+
+
+def _anonymity(p) -> None:
+    """--anonymous / --names: remembered by the gradebook once chosen (Gradebook.anonymous)."""
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--anonymous", dest="anonymous", action="store_const", const=True, default=None,
+                       help="review pages and scores-template show pseudonyms instead of student ids "
+                            "(remembered for this assignment's later runs)")
+    group.add_argument("--names", dest="anonymous", action="store_const", const=False,
+                       help="show student ids again after --anonymous (remembered too)")
+
+
 def _where(p) -> None:
     """The options that say where an assignment's grades are: a course, or an output folder."""
     p.add_argument("--course", help="course folder (dlbasics init): its seed, limits, roster, due dates")
@@ -448,12 +467,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("assignment", help="assignment id, e.g. 01-linear-regression (or 01)")
     p.add_argument("submissions", nargs="+", help="notebooks, or folders of notebooks / of student folders")
     _where(p)
-    p.add_argument("--anonymous", action="store_true",
-                   help="review pages show a pseudonym instead of each student id")
+    _anonymity(p)
     p.add_argument("--regrade", action="store_true",
                    help="grade again even unchanged submissions, also with another seed or limits; prints changes")
     p.add_argument("--jobs", type=int, default=None, help="parallel sandboxed workers (default: the cores)")
-    p.add_argument("--release", action="store_true", help="show hidden checks' messages in feedback")
+    p.add_argument("--release", action="store_true", help=RELEASE_HELP)
     p.add_argument("--cell-timeout", type=float, help="seconds per notebook cell (default 5)")
     p.add_argument("--call-timeout", type=float, help="seconds per function call (default 5)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
@@ -473,16 +491,15 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="rewrite every output (grades.csv, feedback, summary) from the gradebook")
     p.add_argument("assignment")
     _where(p)
-    p.add_argument("--anonymous", action="store_true", help="review pages show pseudonyms, not student ids")
-    p.add_argument("--release", action="store_true", help="show hidden checks' messages in feedback")
+    _anonymity(p)
+    p.add_argument("--release", action="store_true", help=RELEASE_HELP)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("scores-template", help="write a CSV to score the written answers in")
     p.add_argument("assignment")
     _where(p)
     p.add_argument("--file", help="where to write it (default: OUT/manual-scores.csv)")
-    p.add_argument("--anonymous", action="store_true", help="pseudonyms instead of student ids (as on the "
-                   "anonymous review pages); import-scores maps them back")
+    _anonymity(p)
     p.set_defaults(func=cmd_scores_template)
 
     p = sub.add_parser("import-scores", help="merge hand-graded scores (CSV) into the gradebook")

@@ -48,7 +48,9 @@ def resolve_seed(course: Course | None, out: Path) -> tuple[str, str]:
             return seed, str(path)
     except FileNotFoundError:
         pass
-    out.mkdir(parents=True, exist_ok=True)
+    from autograder.report.outputs import private_dirs
+
+    private_dirs(out)  # grades are owner-only (0700), like every folder the outputs create
     seed = secrets.token_hex(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -137,8 +139,8 @@ class RunOutcome:
 
 def grade_class(assignment, inputs: list[Path], out: Path, *, course: Course | None = None,
                 gradebook_path: Path | None = None, jobs: int | None = None, overrides: dict | None = None,
-                regrade: bool = False, cluster: str | None = None, released: bool = False, anonymous: bool = False,
-                progress=None, on_settings=None, on_skipped=None) -> RunOutcome:
+                regrade: bool = False, cluster: str | None = None, released: bool = False,
+                anonymous: bool | None = None, progress=None, on_settings=None, on_skipped=None) -> RunOutcome:
     """Grade a class: intake, settings, grading (here or on a Dask cluster), the gradebook, every output.
 
     ``progress(total)`` returns a context manager with ``update(n)`` (a tqdm bar) or is None;
@@ -196,9 +198,10 @@ def grade_class(assignment, inputs: list[Path], out: Path, *, course: Course | N
 
 
 def write_outputs(assignment, template, gradebook, out: Path, course: Course | None = None, released: bool = False,
-                  anonymous: bool = False) -> tuple[list[Result], list[tuple[str, Exception]]]:
+                  anonymous: bool | None = None) -> tuple[list[Result], list[tuple[str, Exception]]]:
     """Every output of an assignment, from the whole gradebook (plus a row per roster student who
     submitted nothing); returns ``(results, [(student or file, error), ...] that could not be written)``.
+    ``anonymous``: True/False is remembered by the gradebook for later runs; None: as last chosen.
     """
     from autograder.grading.grade import NO_SUBMISSION, empty_result
     from autograder.report import write_all
@@ -215,5 +218,6 @@ def write_outputs(assignment, template, gradebook, out: Path, course: Course | N
     entries = gradebook.manual_entries(assignment.id)
     context = Context(assignment, template, results,
                       {r.student: marks(r, entries.get(r.student), course) for r in results},
-                      out, course, released, anonymous)
+                      out, course, released, gradebook.anonymous(assignment.id, anonymous),
+                      seed=resolve_seed(course, out)[0])
     return results, write_all(context)

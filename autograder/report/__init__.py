@@ -3,10 +3,10 @@ the one place that names them (``autograder.report.context`` describes the inter
 
 from __future__ import annotations
 
-from autograder.report import feedback, grades_csv, gradescope, review, summary
+from autograder.report import feedback, grades_csv, gradescope, hidden, review, summary
 
 # Per-student files first (feedback/<student>/), then the class-wide ones.
-WRITERS = [feedback, gradescope, grades_csv, summary, review]
+WRITERS = [feedback, gradescope, grades_csv, hidden, summary, review]
 
 
 def write_all(context) -> list[tuple[str, Exception]]:

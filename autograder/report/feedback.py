@@ -3,20 +3,133 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import re
 
 from autograder.grading.result import Result
 from autograder.report.context import Context
-from autograder.report.outputs import Marks, env, marks, visible_checks, write_atomic
+from autograder.report.outputs import Marks, env, marks, student_checks, write_atomic
 from autograder.report.safe import safe_png_base64
 
 
-def render(result: Result, released: bool = False, expected_plots: dict | None = None,
-           mark: Marks | None = None) -> str:
+def plural(count: float, word: str, words: str | None = None) -> str:
+    """``1 point``, ``2 points``, ``0.5 points``, ``1 day``: the number and its word."""
+    return f"{count:g} {word if count == 1 else words or word + 's'}"
+
+
+def _ordinal(n: int) -> str:
+    return {1: "first", 2: "second", 3: "third"}.get(n, f"{n}th")
+
+
+def _sections(template) -> dict[str, str]:
+    """Each template cell's grade_id -> the heading of the section it is in (our own text)."""
+    sections, heading = {}, ""
+    for cell in getattr(template, "cells", None) or []:
+        if cell.get("cell_type") == "markdown":
+            source = cell.get("source")
+            source = "".join(source) if isinstance(source, list) else str(source or "")
+            first = next((line for line in source.splitlines() if line.startswith("#")), None)
+            if first:
+                heading = first.lstrip("#").strip()
+        grade_id = ((cell.get("metadata") or {}).get("nbgrader") or {}).get("grade_id")
+        if grade_id:
+            sections[grade_id] = heading
+    return sections
+
+
+_ADDED = re.compile(r"added after (?P<anchor>.+) #(?P<n>\d+)")
+_COPY = re.compile(r"(?P<anchor>.+) \(copy (?P<n>\d+)\)")
+
+
+def describe_cell(label: str, template) -> str:
+    """A cell the grader ran, in the student's words: no internal cell ids ("added after
+    md_summary #1" is "the cell you added in the section “Summary”")."""
+    answers = getattr(template, "answers", {}) or {}
+    sections = _sections(template)
+
+    def place(grade_id: str) -> str:
+        if grade_id == "setup":
+            return "the setup cell"
+        if grade_id in answers:
+            return f"your answer {grade_id}"
+        section = sections.get(grade_id)
+        return f"the section “{section}”" if section else "the notebook"
+
+    added, copy = _ADDED.fullmatch(label), _COPY.fullmatch(label)
+    if added:
+        n, anchor = int(added["n"]), added["anchor"]
+        which = "the cell" if n == 1 else f"the {_ordinal(n)} cell"
+        where = place(anchor)
+        return f"{which} you added {'in' if where.startswith('the section') else 'after'} {where}"
+    if copy:
+        return f"the {_ordinal(int(copy['n']))} copy of {place(copy['anchor'])}"
+    return place(label) if label == "setup" or label in answers else label
+
+
+def _local(when: dt.datetime | str | None, zone) -> str:
+    """A time shown in the course's time zone (the deadline's), e.g. ``2026-12-04 23:59 (UTC+01:00)``."""
+    if when is None:
+        return ""
+    if isinstance(when, str):
+        try:
+            when = dt.datetime.fromisoformat(when)
+        except ValueError:
+            return when
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    if zone is not None:
+        when = when.astimezone(zone)
+    name = when.tzname() or ""
+    return when.strftime("%Y-%m-%d %H:%M") + (f" ({name})" if name else "")
+
+
+def timing(result: Result, mark: Marks, course) -> list[str]:
+    """Sentences about when the work was due and handed in, in the course's time zone."""
+    due = course.due.get(result.assignment) if course is not None else None
+    zone = due.tzinfo if due is not None else None
+    lines = []
+    if due is not None:
+        lines.append(f"Deadline: {_local(due, zone)}.")
+        days = course.extension(result.student, result.assignment)
+        if days:
+            lines.append(f"Your extension: {plural(days, 'day')}, to {_local(due + dt.timedelta(days=days), zone)}.")
+    if mark.submitted_at:
+        lines.append(f"Submitted: {_local(mark.submitted_at, zone)}.")
+    if mark.days_late:
+        lines.append(f"{plural(mark.days_late, 'day')} late: {plural(mark.penalty, 'point')} off.")
+    return lines
+
+
+def student_name(student: str, course) -> str:
+    """The student's name from the roster where there is one (else the id)."""
+    for entry in getattr(course, "roster", None) or []:
+        if entry.id == student and entry.name.strip():
+            return entry.name.strip()
+    return student
+
+
+def student_message(result: Result) -> str:
+    """The row's message as a student may read it: a fault of the grader is named as such, without
+    its details (they can quote a hidden check's values; the instructor has them in grades.csv)."""
+    from autograder.grading.grade import GRADER_ERROR
+
+    if result.status == GRADER_ERROR:
+        return "the grader itself failed on part of this submission; your instructor has been told and will regrade it"
+    return result.message
+
+
+def render(result: Result, expected_plots: dict | None = None, mark: Marks | None = None, course=None,
+           template=None) -> str:
+    """The page a student receives: hidden checks masked (``outputs.student_checks``), released or
+    not; nothing about the grader's machine (isolation notes are the instructor's: grades.csv)."""
     # The plot is the child's PNG: only a checked, re-encoded copy is embedded (None: a note instead).
     plots = {q: safe_png_base64(png) for q, png in result.plots.items()}
+    mark = mark or marks(result)
+    cells = [(describe_cell(c.label, template), c) for c in result.cells if c.status != "ok"]
     return env.get_template("feedback.html.j2").render(
-        result=result, checks=visible_checks(result, released), plots=plots, expected_plots=expected_plots or {},
-        mark=mark or marks(result))
+        result=result, checks=student_checks(result), plots=plots, expected_plots=expected_plots or {},
+        mark=mark, name=student_name(result.student, course), timing=timing(result, mark, course),
+        broken=cells, plural=plural, message=student_message(result))
 
 
 def expected_plots(assignment) -> dict:
@@ -35,7 +148,7 @@ def write(context: Context) -> list[tuple[str, Exception]]:
     for result in context.results:
         try:
             write_atomic(student_folder(context.out, result.student) / "feedback.html",
-                         render(result, context.released, expected, context.marks.get(result.student)))
+                         render(result, expected, context.marks.get(result.student), context.course, context.template))
         except (OSError, ValueError) as error:
             failed.append((result.student, error))
     return failed

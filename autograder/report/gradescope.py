@@ -14,7 +14,8 @@ import re
 
 from autograder.grading.result import Result
 from autograder.report.context import Context
-from autograder.report.outputs import Marks, dumps, marks, write_atomic
+from autograder.report.feedback import plural, student_message
+from autograder.report.outputs import Marks, dumps, marks, student_checks, write_atomic
 from autograder.selfcheck.api import PASSED
 from autograder.text import valid_text
 
@@ -38,7 +39,8 @@ def results_json(result: Result, mark: Marks | None = None, manual_tests: bool =
     tests = []
     numbers: dict[str, int] = {}
     questions = list(result.questions)
-    for check in result.checks:
+    # Hidden checks masked (name, points, the mistake's name): results.json is handed back.
+    for check in student_checks(result):
         question = check.question
         numbers[question] = numbers.get(question, 0) + 1
         index = questions.index(question) + 1 if question in questions else 0
@@ -46,7 +48,7 @@ def results_json(result: Result, mark: Marks | None = None, manual_tests: bool =
         message = md_text(check.message)
         if not passed:
             message = f"**{md_text(check.status)}**: {message}"
-        if check.mistake and not passed:
+        if check.mistake and not passed and not check.hidden:  # a hidden one names it already
             message += f"  \n*Looks like:* {md_text(check.mistake)}"
         tests.append({
             "name": f"{question}: {check.name.removeprefix('test_').replace('_', ' ')}",
@@ -69,14 +71,19 @@ def results_json(result: Result, mark: Marks | None = None, manual_tests: bool =
                 "output": md_text(state) + (f"  \n*Comment:* {md_text(comment)}" if comment else ""),
                 "output_format": "md", "visibility": "visible", "tags": [question, "manual"],
             })
-    output = md_text(result.message or f"Automatic score {result.auto_total:g} / {result.auto_max:g}.")
+    output = md_text(student_message(result) or f"Automatic score {result.auto_total:g} / {result.auto_max:g}.")
     written = sum(info.max_points for info in result.written.values())
     if written and not manual_tests:
-        output += f"  \nThe written answer(s) ({written:g} point(s)) are graded by hand."
+        answers = plural(len(result.written), "written answer")
+        output += f"  \n{answers[0].upper()}{answers[1:]} ({plural(written, 'point')}) graded by hand."
     if mark.penalty:
-        output += f"  \nLate by {mark.days_late} day(s): {mark.penalty:g} point(s) off."
+        output += f"  \n{plural(mark.days_late, 'day')} late: {plural(mark.penalty, 'point')} off."
     if result.isolation_note:
-        output += f"  \n{md_text(result.isolation_note)}"
+        # About the grader's machine, not the student's work: a test Gradescope never shows students
+        # (visibility "hidden"), worth nothing, so the instructor still sees it.
+        tests.append({"name": "grader environment (instructors only)", "score": 0.0, "max_score": 0.0,
+                      "status": "passed", "output": md_text(result.isolation_note), "output_format": "md",
+                      "visibility": "hidden", "tags": ["grader"]})
     score = mark.total if manual_tests else result.auto_total - mark.penalty
     return {"score": max(0.0, score), "output": output, "output_format": "md", "visibility": "visible",
             "stdout_visibility": "hidden", "execution_time": round(float(result.seconds), 3),
