@@ -11,9 +11,9 @@ The instructor-only ``hidden-checks.json`` beside ``feedback/`` must hold them: 
 
 from __future__ import annotations
 
+import html
 import json
 import re
-from pathlib import Path
 
 import pytest
 
@@ -54,6 +54,8 @@ _NUMBER = re.compile(r"(?<![\w.])-?\d+\.(\d+)(?:e[-+]?\d+)?")
 def leaked(text: str, secret: set[float]) -> list[str]:
     """Decimal numbers in ``text`` that show a hidden value at the precision written (at least
     3 decimals and 4 significant digits: "1.918" for 1.91799998, not "0.5" or "18")."""
+    # Markdown (results.json) writes "1\\.918", JSON doubles that backslash, HTML may use entities.
+    text = html.unescape(text.replace("\\", ""))
     found = []
     for match in _NUMBER.finditer(text):
         decimals = len(match[1])
@@ -148,8 +150,8 @@ def test_the_class_files_are_owner_only(graded):
 
 
 def test_a_rerun_rewrites_nothing_that_did_not_change(graded):
-    from autograder.grading.gradebook import Gradebook
     from autograder.grading.grade import load_template
+    from autograder.grading.gradebook import Gradebook
     from autograder.grading.run import write_outputs
 
     out = graded[0]

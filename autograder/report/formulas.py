@@ -54,6 +54,7 @@ PNG, TOO_LARGE, NOT_LATEX, NOT_DRAWN = "png", "large", "text", "notdrawn"
 _CHILD = r"""
 import io, json, os, resource, signal, sys
 limit, seconds, folder = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+os.umask(0o077)  # the cache is the instructor's only, like every grades file
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 jobs = json.loads(sys.stdin.read())
