@@ -81,7 +81,9 @@ def results_json(result: Result, mark: Marks | None = None, manual_tests: bool =
     if result.isolation_note:
         # About the grader's machine, not the student's work: a test Gradescope never shows students
         # (visibility "hidden"), worth nothing, so the instructor still sees it.
-        tests.append({"name": "grader environment (instructors only)", "score": 0.0, "max_score": 0.0,
+        last = len(questions) + len(result.written) + 1
+        tests.append({"name": "grader environment (instructors only)", "number": f"{last}.1",
+                      "score": 0.0, "max_score": 0.0,
                       "status": "passed", "output": md_text(result.isolation_note), "output_format": "md",
                       "visibility": "hidden", "tags": ["grader"]})
     score = mark.total if manual_tests else result.auto_total - mark.penalty
