@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
+import json
 import re
+from pathlib import Path
 
 from autograder.grading.result import Result
 from autograder.report.context import Context
@@ -132,18 +135,55 @@ def render(result: Result, expected_plots: dict | None = None, mark: Marks | Non
         broken=cells, plural=plural, message=student_message(result))
 
 
-def expected_plots(assignment) -> dict:
-    """The expected figure of each plotted question, as base64 PNG (drawn by the grader)."""
+def expected_plots(assignment, cache: Path | None = None) -> dict:
+    """The expected figure of each plotted question, as base64 PNG (drawn by the grader).
+
+    Drawing them imports pyplot and renders (1-3 s, most of a rerun's writing time: issue 21), yet
+    they change only with the assignment's files, the kit's code or the libraries: ``cache`` (a
+    folder) keeps them under a key of exactly those, so a rerun draws nothing.
+    """
+    key = _plots_key(assignment) if cache is not None else ""
+    stored = cache / f"expected-plots-{key}.json" if cache is not None else None
+    if stored is not None:
+        try:
+            plots = json.loads(stored.read_text(encoding="utf-8"))
+            if isinstance(plots, dict) and all(isinstance(v, str) for v in plots.values()):
+                return plots
+        except (OSError, ValueError):
+            pass  # missing or damaged: drawn again below
     module = assignment.check_module()
     if not hasattr(module, "expected_plots"):
         return {}
-    return {question: base64.b64encode(png).decode() for question, png in module.expected_plots().items()}
+    plots = {question: base64.b64encode(png).decode() for question, png in module.expected_plots().items()}
+    if stored is not None:
+        write_atomic(stored, json.dumps(plots, sort_keys=True))
+    return plots
+
+
+def _plots_key(assignment) -> str:
+    """What the expected figures are drawn from: the assignment's files, the kit, the libraries."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import autograder
+
+    digest = hashlib.sha256()
+    for package in ("matplotlib", "numpy", "torch", "pillow"):
+        try:
+            digest.update(f"{package}=={version(package)}\0".encode())
+        except PackageNotFoundError:
+            digest.update(f"{package} missing\0".encode())
+    kit = Path(autograder.__file__).parent
+    folder = Path(assignment.folder)
+    expected = [assignment.expected_json] if Path(assignment.expected_json).is_file() else []
+    for path in [*sorted([*kit.rglob("*.py"), *folder.glob("*.py"), *folder.glob("*.json")]), *expected]:
+        digest.update(str(path.name).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def write(context: Context) -> list[tuple[str, Exception]]:
     from autograder.grading.intake import student_folder
 
-    expected = expected_plots(context.assignment) if context.results else {}
+    expected = expected_plots(context.assignment, context.out / "plot-cache") if context.results else {}
     failed = []
     for result in context.results:
         try:
