@@ -177,3 +177,19 @@ def test_a_new_course_keeps_the_roster_seed_and_grades_out_of_git(tmp_path):
                             capture_output=True, text=True, check=True).stdout
     assert "roster.csv" not in listed and "secret.toml" not in listed and "grades" not in listed
     assert "course.toml" in listed
+
+
+def test_expected_figures_are_drawn_once_per_content(tmp_path, monkeypatch):
+    module = ASSIGNMENT.check_module()
+    first = feedback.expected_plots(ASSIGNMENT, tmp_path / "plot-cache")
+    assert first and all(isinstance(v, str) for v in first.values())
+
+    def drawn_again():
+        raise AssertionError("the expected figures were drawn again")
+
+    monkeypatch.setattr(module, "expected_plots", drawn_again)
+    assert feedback.expected_plots(ASSIGNMENT, tmp_path / "plot-cache") == first
+    # Another kit or library version is another key: drawn again.
+    monkeypatch.setattr(feedback, "_plots_key", lambda assignment: "another")
+    with pytest.raises(AssertionError, match="drawn again"):
+        feedback.expected_plots(ASSIGNMENT, tmp_path / "plot-cache")
