@@ -77,6 +77,9 @@ def test_feedback_is_about_the_student(tmp_path, template):
     assert "Submitted: 2026-12-06 10:00 (UTC+01:00)." in page
     assert "1 day late: 1 point off." in page, page
     assert "plus 1 written answer graded by hand" in page
+    result.message = "ran out of time in: cell added after md_summary #1"
+    page = feedback.render(result, mark=mark, course=the_course, template=template)
+    assert "ran out of time in: the cell you added in the section “Summary”" in page
     # Without a roster name, the id.
     assert "feedback for bob" in feedback.render(result_for("bob"), course=the_course, template=template)
 

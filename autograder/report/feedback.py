@@ -56,16 +56,18 @@ def describe_cell(label: str, template) -> str:
         if grade_id in answers:
             return f"your answer {grade_id}"
         section = sections.get(grade_id)
-        return f"the section “{section}”" if section else "the notebook"
+        return f"the section “{section}”" if section else ""
 
     added, copy = _ADDED.fullmatch(label), _COPY.fullmatch(label)
     if added:
         n, anchor = int(added["n"]), added["anchor"]
         which = "the cell" if n == 1 else f"the {_ordinal(n)} cell"
         where = place(anchor)
+        if not where:  # no template to say where: still no internal id
+            return f"{which} you added" if n == 1 else f"the {_ordinal(n)} cell you added there"
         return f"{which} you added {'in' if where.startswith('the section') else 'after'} {where}"
     if copy:
-        return f"the {_ordinal(int(copy['n']))} copy of {place(copy['anchor'])}"
+        return f"the {_ordinal(int(copy['n']))} copy of {place(copy['anchor']) or 'an answer cell'}"
     return place(label) if label == "setup" or label in answers else label
 
 
@@ -111,14 +113,19 @@ def student_name(student: str, course) -> str:
     return student
 
 
-def student_message(result: Result) -> str:
+def student_message(result: Result, template=None) -> str:
     """The row's message as a student may read it: a fault of the grader is named as such, without
-    its details (they can quote a hidden check's values; the instructor has them in grades.csv)."""
+    its details (they can quote a hidden check's values; the instructor has them in grades.csv), and
+    cells are named in the student's words ("ran out of time in: the cell you added after ...")."""
     from autograder.grading.grade import GRADER_ERROR
 
     if result.status == GRADER_ERROR:
         return "the grader itself failed on part of this submission; your instructor has been told and will regrade it"
-    return result.message
+    message = result.message
+    for cell in sorted(result.cells, key=lambda c: -len(c.label)):  # the longest first: "x (copy 2)" before "x"
+        if f"cell {cell.label}" in message:
+            message = message.replace(f"cell {cell.label}", describe_cell(cell.label, template))
+    return message
 
 
 def render(result: Result, expected_plots: dict | None = None, mark: Marks | None = None, course=None,
@@ -132,7 +139,7 @@ def render(result: Result, expected_plots: dict | None = None, mark: Marks | Non
     return env.get_template("feedback.html.j2").render(
         result=result, checks=student_checks(result), plots=plots, expected_plots=expected_plots or {},
         mark=mark, name=student_name(result.student, course), timing=timing(result, mark, course),
-        broken=cells, plural=plural, message=student_message(result))
+        broken=cells, plural=plural, message=student_message(result, template))
 
 
 def expected_plots(assignment, cache: Path | None = None) -> dict:

@@ -31,7 +31,7 @@ def md_text(text: str) -> str:
     return "  \n".join(lines)  # a Markdown line break, not a new paragraph
 
 
-def results_json(result: Result, mark: Marks | None = None, manual_tests: bool = True) -> dict:
+def results_json(result: Result, mark: Marks | None = None, manual_tests: bool = True, template=None) -> dict:
     """The results.json of one submission. ``manual_tests``: include the hand-graded questions as
     tests (our own feedback); Gradescope grades written answers itself, so its runner leaves them out.
     """
@@ -71,7 +71,8 @@ def results_json(result: Result, mark: Marks | None = None, manual_tests: bool =
                 "output": md_text(state) + (f"  \n*Comment:* {md_text(comment)}" if comment else ""),
                 "output_format": "md", "visibility": "visible", "tags": [question, "manual"],
             })
-    output = md_text(student_message(result) or f"Automatic score {result.auto_total:g} / {result.auto_max:g}.")
+    automatic = f"Automatic score {result.auto_total:g} / {result.auto_max:g}."
+    output = md_text(student_message(result, template) or automatic)
     written = sum(info.max_points for info in result.written.values())
     if written and not manual_tests:
         answers = plural(len(result.written), "written answer")
@@ -99,7 +100,8 @@ def write(context: Context) -> list[tuple[str, Exception]]:
     for result in context.results:
         try:
             write_atomic(student_folder(context.out, result.student) / "results.json",
-                         dumps(results_json(result, context.marks.get(result.student))))
+                         dumps(results_json(result, context.marks.get(result.student),
+                                            template=context.template)))
         except (OSError, ValueError) as error:
             failed.append((result.student, error))
     return failed
