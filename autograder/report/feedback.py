@@ -128,12 +128,30 @@ def student_message(result: Result, template=None) -> str:
     return message
 
 
+def safe_plot(data, cache: Path | None = None) -> str | None:
+    """``safe_png_base64(data)``, kept in ``cache`` by the sha256 of what the child sent: Pillow's
+    re-encoding of every student's plot was most of a rerun's writing time after the figures.
+    The cache holds only our own re-encodings (or a refusal marker), in an owner-only folder."""
+    if cache is None or not isinstance(data, str | bytes):
+        return safe_png_base64(data)
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
+    stored = cache / f"plot-{hashlib.sha256(raw).hexdigest()}"
+    try:
+        text = stored.read_text(encoding="ascii")
+        return text or None  # empty: refused before
+    except (OSError, ValueError):
+        pass
+    png = safe_png_base64(data)
+    write_atomic(stored, png or "")
+    return png
+
+
 def render(result: Result, expected_plots: dict | None = None, mark: Marks | None = None, course=None,
-           template=None) -> str:
+           template=None, plot_cache: Path | None = None) -> str:
     """The page a student receives: hidden checks masked (``outputs.student_checks``), released or
     not; nothing about the grader's machine (isolation notes are the instructor's: grades.csv)."""
     # The plot is the child's PNG: only a checked, re-encoded copy is embedded (None: a note instead).
-    plots = {q: safe_png_base64(png) for q, png in result.plots.items()}
+    plots = {q: safe_plot(png, plot_cache) for q, png in result.plots.items()}
     mark = mark or marks(result)
     cells = [(describe_cell(c.label, template), c) for c in result.cells if c.status != "ok"]
     return env.get_template("feedback.html.j2").render(
@@ -190,12 +208,14 @@ def _plots_key(assignment) -> str:
 def write(context: Context) -> list[tuple[str, Exception]]:
     from autograder.grading.intake import student_folder
 
-    expected = expected_plots(context.assignment, context.out / "plot-cache") if context.results else {}
+    cache = context.out / "plot-cache"
+    expected = expected_plots(context.assignment, cache) if context.results else {}
     failed = []
     for result in context.results:
         try:
             write_atomic(student_folder(context.out, result.student) / "feedback.html",
-                         render(result, expected, context.marks.get(result.student), context.course, context.template))
+                         render(result, expected, context.marks.get(result.student), context.course, context.template,
+                                cache))
         except (OSError, ValueError) as error:
             failed.append((result.student, error))
     return failed

@@ -13,7 +13,8 @@ of memory by a short one: two 128-character formulas cost 10-18 s and about 1 GB
   (matplotlib's version, the resolution, :data:`FORMAT`), so a rerun draws nothing it drew before
   (issue 21: redrawing every formula was 2.1 s of a 3.2 s rerun that had nothing to grade).
 
-Images read back from the cache go through ``safe.safe_png_base64`` like every image a page embeds.
+A drawn image is re-encoded by Pillow within the page's image limits (``safe.safe_png``) once, when
+it enters the cache, which then holds only such images: a rerun reads them as they are.
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ from importlib.metadata import version
 from pathlib import Path
 
 # Every number here is a limit on what one student's text can cost the grader.
-# A formula of the course draws in 10-50 ms; 2 s is 40x that, for a loaded machine.
+# A formula of the course draws in 10-50 ms of CPU time (after the first, which loads the fonts and is
+# drawn before any clock starts); 2 s of CPU time is 40x that. CPU time, not the wall clock: another
+# process's load cannot make an honest formula "too large" (the parent's wall-clock deadline below is
+# the backstop for a child that does not run at all).
 FORMULA_SECONDS = 2.0
 # The child's address space. Python, numpy and matplotlib mapped take about 0.5 GB of it (with one
 # BLAS thread), a formula of the course a few MB more; at 1 GiB the child's peak stays far below
@@ -39,9 +43,10 @@ CHILD_ADDRESS_SPACE = 1 << 30
 # Starting the child (Python, numpy, matplotlib, its font cache) takes 1-3 s, more under load; the
 # parent's deadline is this plus FORMULA_SECONDS + 1 s per formula, after which the child is killed.
 CHILD_START_SECONDS = 30.0
-# All formulas of one writing run together: beyond this the rest are shown as text, not cached
-# (a later run tries them again). 100 hostile formulas at the limit take 200 s: past it.
-TOTAL_SECONDS = 120.0
+# All formulas of one writing run together (wall clock): beyond this the rest are shown as text, not
+# cached (the next run draws them). A class of 200 with 5 formulas each needs about 50 s of drawing;
+# 300 s leaves room for a loaded machine, and bounds a class of hostile formulas (150 at the 2 s limit).
+TOTAL_SECONDS = 300.0
 # The resolution the review pages show formulas at; part of the cache key, with FORMAT.
 DPI = 110
 FORMAT = 1  # bump when the drawing or the cached files change
@@ -69,7 +74,9 @@ class TooLong(BaseException):
 def stop(*_):
     raise TooLong()
 
-signal.signal(signal.SIGALRM, stop)
+signal.signal(signal.SIGPROF, stop)
+# Fonts and mathtext's parser load on the first formula (about 1 s): done here, off every formula's clock.
+mathtext.math_to_image("$x$", io.BytesIO(), dpi=110, format="png")
 print("ready", flush=True)
 
 def save(key, outcome, data=b""):
@@ -81,13 +88,13 @@ def save(key, outcome, data=b""):
 for key, tex, dpi in jobs:
     buffer = io.BytesIO()
     try:
-        signal.setitimer(signal.ITIMER_REAL, seconds)
+        signal.setitimer(signal.ITIMER_PROF, seconds)  # CPU time: a loaded machine does not shorten it
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 mathtext.math_to_image("$" + tex + "$", buffer, dpi=dpi, format="png")
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.setitimer(signal.ITIMER_PROF, 0)
     except (TooLong, MemoryError):
         buffer = None
         save(key, "large")
@@ -110,7 +117,7 @@ def key(tex: str, drawn_by: str) -> str:
 @dataclass
 class Drawn:
     outcome: str  # PNG, TOO_LARGE, NOT_LATEX or NOT_DRAWN
-    png: bytes = b""
+    png: bytes = b""  # with PNG: re-encoded by safe.safe_png
 
 
 class Formulas:
@@ -136,6 +143,24 @@ class Formulas:
             return Drawn(outcome, data if outcome == PNG else b"")
         return None
 
+    def _verified(self, digest: str, drawn: Drawn | None) -> Drawn | None:
+        """A PNG the child just drew, re-encoded by Pillow within the page's image limits (once: the
+        cache then holds only verified images); one beyond the limits is too large to show."""
+        from autograder.report.safe import safe_png
+
+        if drawn is None or drawn.outcome != PNG:
+            return drawn
+        png = safe_png(drawn.png)
+        path = self.cache / f"{digest}.{PNG}"
+        if png is None:
+            (self.cache / f"{digest}.{TOO_LARGE}").write_bytes(b"")
+            path.unlink(missing_ok=True)
+            return Drawn(TOO_LARGE)
+        from autograder.report.outputs import write_atomic
+
+        write_atomic(path, png)
+        return Drawn(PNG, png)
+
     def draw(self, sources: list[str]) -> dict[str, Drawn]:
         """Every formula in ``sources`` (TeX without dollars) -> how it is shown."""
         from autograder.report.outputs import private_dirs
@@ -158,7 +183,7 @@ class Formulas:
                 break  # the child cannot start here (matplotlib missing?): no formula is to blame
             done = []
             for tex in todo:
-                cached = self._cached(keys[tex])
+                cached = self._verified(keys[tex], self._cached(keys[tex]))
                 if cached is not None:
                     found[tex] = cached
                     done.append(tex)

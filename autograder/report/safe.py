@@ -228,7 +228,9 @@ def with_math(html: str, drawn: dict) -> Markup:
     pieces, end = [], 0
     for match, tex in _formulas(html):
         result = drawn.get(tex)
-        png = safe_png_base64(result.png) if result is not None and result.outcome == PNG else None
+        # Drawn.png is already Pillow's re-encoding within the limits (formulas.Formulas._verified).
+        png = base64.b64encode(result.png).decode("ascii") if result is not None and result.outcome == PNG \
+            and result.png else None
         pieces.append(html[end:match.start()])
         end = match.end()
         if png is not None:
