@@ -89,6 +89,7 @@ def graded(tmp_path_factory):
 
     patch = pytest.MonkeyPatch()
     patch.setattr(grade.HiddenInputs, "request", recording)
+    patch.delenv("DLBASICS_SEED", raising=False)  # grade_class sets it for its process: undone after
     try:
         out = work / "out"
         run = grade_class(ASSIGNMENT, [submissions], out, jobs=1, released=True)

@@ -135,15 +135,16 @@ def scores_template_ids(out, *flags) -> list[str]:
 
 def test_anonymous_lists_are_in_pseudonym_order_and_the_choice_is_remembered(tmp_path):
     from autograder.cli import main
+    from autograder.grading.run import resolve_seed
 
     out = tmp_path / "out"
     gradebook_of_answers(out).close()
-    seed = (out / "secret-seed.txt")
     anonymous = scores_template_ids(out, "--anonymous")
-    assert seed.is_file() and all(s.startswith("anon-") for s in anonymous)
+    seed = resolve_seed(None, out)[0]  # the seed the pseudonyms were keyed with (OUT's own, or given)
+    assert all(s.startswith("anon-") for s in anonymous)
     # In the pseudonyms' order, so the order says nothing of the real ids'.
     assert anonymous == sorted(anonymous)
-    real_order = [review.pseudonym(s, seed.read_text().strip()) for s in STUDENTS]
+    real_order = [review.pseudonym(s, seed) for s in STUDENTS]
     assert anonymous != real_order  # (12 random names: equal by chance with probability 1/12!)
     # Remembered: the next run without the flag is anonymous too, and so are the review pages.
     assert scores_template_ids(out) == anonymous
@@ -159,7 +160,7 @@ def test_anonymous_lists_are_in_pseudonym_order_and_the_choice_is_remembered(tmp
     (tmp_path / "scores.csv").write_text(f"student,question,points\n{anonymous[0]},written_convergence,2\n")
     assert main(["import-scores", ASSIGNMENT.id, str(tmp_path / "scores.csv"), "--out", str(out)]) == 0
     gradebook = Gradebook(out / "gradebook.sqlite", create=False)
-    owner = {review.pseudonym(s, seed.read_text().strip()): s for s in STUDENTS}[anonymous[0]]
+    owner = {review.pseudonym(s, seed): s for s in STUDENTS}[anonymous[0]]
     assert gradebook.manual(ASSIGNMENT.id) == {owner: {"written_convergence": 2.0}}
     gradebook.close()
 
