@@ -80,6 +80,9 @@ def test_a_rerun_draws_nothing_and_writes_the_same_page(first):
     # The outcome of each formula is cached by its content and the renderer: one file each.
     assert len([p for p in cache.iterdir() if p.suffix in (".png", ".large", ".text")]) == 4
     assert oct(cache.stat().st_mode & 0o777) == "0o700"
+    modes = {p.name: oct(p.stat().st_mode & 0o777) for p in cache.rglob("*")}
+    assert all(mode == ("0o700" if (cache / name).is_dir() else "0o600") for name, mode in modes.items()
+               if (cache / name).exists()), modes
 
 
 def test_the_cache_key_holds_the_formula_and_the_renderer():

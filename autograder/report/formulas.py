@@ -146,6 +146,7 @@ class Formulas:
     def _verified(self, digest: str, drawn: Drawn | None) -> Drawn | None:
         """A PNG the child just drew, re-encoded by Pillow within the page's image limits (once: the
         cache then holds only verified images); one beyond the limits is too large to show."""
+        from autograder.report.outputs import write_atomic
         from autograder.report.safe import safe_png
 
         if drawn is None or drawn.outcome != PNG:
@@ -153,17 +154,15 @@ class Formulas:
         png = safe_png(drawn.png)
         path = self.cache / f"{digest}.{PNG}"
         if png is None:
-            (self.cache / f"{digest}.{TOO_LARGE}").write_bytes(b"")
+            write_atomic(self.cache / f"{digest}.{TOO_LARGE}", b"")
             path.unlink(missing_ok=True)
             return Drawn(TOO_LARGE)
-        from autograder.report.outputs import write_atomic
-
         write_atomic(path, png)
         return Drawn(PNG, png)
 
     def draw(self, sources: list[str]) -> dict[str, Drawn]:
         """Every formula in ``sources`` (TeX without dollars) -> how it is shown."""
-        from autograder.report.outputs import private_dirs
+        from autograder.report.outputs import private_dirs, write_atomic
 
         keys = {tex: key(tex, self.renderer) for tex in dict.fromkeys(sources)}
         found: dict[str, Drawn] = {}
@@ -192,7 +191,7 @@ class Formulas:
             if rest and time.monotonic() < deadline:
                 # The child died or was killed while drawing rest[0] (they are drawn in order): that
                 # formula is too large, for this run and the next; the others get a new child.
-                (self.cache / f"{keys[rest[0]]}.{TOO_LARGE}").write_bytes(b"")
+                write_atomic(self.cache / f"{keys[rest[0]]}.{TOO_LARGE}", b"")
                 found[rest[0]] = Drawn(TOO_LARGE)
                 rest = rest[1:]
             todo = rest
