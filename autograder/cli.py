@@ -346,7 +346,8 @@ def cmd_scores_template(args) -> int:
     course = _course(args)
     gradebook = Gradebook(_gradebook_path(args, course, assignment), create=False)
     try:
-        seed = _seed_of(course, gradebook.path.parent) if args.anonymous else None
+        anonymous = gradebook.anonymous(assignment.id, args.anonymous)  # remembered once chosen
+        seed = _seed_of(course, gradebook.path.parent) if anonymous else None
         rows = template_rows(gradebook.results(assignment.id), gradebook.manual_entries(assignment.id), seed)
         folder = gradebook.path.parent
     finally:
@@ -448,6 +449,20 @@ def cmd_export(args) -> int:
     return 1 if written.faults else 0
 
 
+RELEASE_HELP = ("also write OUT/hidden-checks.json, the hidden checks' full messages, for you only; "
+                "students never see them (their files show a hidden check's name, points and named mistake)")
+
+
+def _anonymity(p) -> None:
+    """--anonymous / --names: remembered by the gradebook once chosen (Gradebook.anonymous)."""
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--anonymous", dest="anonymous", action="store_const", const=True, default=None,
+                       help="review pages and scores-template show pseudonyms instead of student ids "
+                            "(remembered for this assignment's later runs)")
+    group.add_argument("--names", dest="anonymous", action="store_const", const=False,
+                       help="show student ids again after --anonymous (remembered too)")
+
+
 def _where(p) -> None:
     """The options that say where an assignment's grades are: a course, or an output folder."""
     p.add_argument("--course", help="course folder (dlbasics init): its seed, limits, roster, due dates")
@@ -481,12 +496,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("assignment", help="assignment id, e.g. 01-linear-regression (or 01)")
     p.add_argument("submissions", nargs="+", help="notebooks, or folders of notebooks / of student folders")
     _where(p)
-    p.add_argument("--anonymous", action="store_true",
-                   help="review pages show a pseudonym instead of each student id")
+    _anonymity(p)
     p.add_argument("--regrade", action="store_true",
                    help="grade again even unchanged submissions, also with another seed or limits; prints changes")
     p.add_argument("--jobs", type=int, default=None, help="parallel sandboxed workers (default: the cores)")
-    p.add_argument("--release", action="store_true", help="show hidden checks' messages in feedback")
+    p.add_argument("--release", action="store_true", help=RELEASE_HELP)
     p.add_argument("--cell-timeout", type=float, help="seconds per notebook cell (default 5)")
     p.add_argument("--call-timeout", type=float, help="seconds per function call (default 5)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
@@ -519,16 +533,15 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="rewrite every output (grades.csv, feedback, summary) from the gradebook")
     p.add_argument("assignment")
     _where(p)
-    p.add_argument("--anonymous", action="store_true", help="review pages show pseudonyms, not student ids")
-    p.add_argument("--release", action="store_true", help="show hidden checks' messages in feedback")
+    _anonymity(p)
+    p.add_argument("--release", action="store_true", help=RELEASE_HELP)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("scores-template", help="write a CSV to score the written answers in")
     p.add_argument("assignment")
     _where(p)
     p.add_argument("--file", help="where to write it (default: OUT/manual-scores.csv)")
-    p.add_argument("--anonymous", action="store_true", help="pseudonyms instead of student ids (as on the "
-                   "anonymous review pages); import-scores maps them back")
+    _anonymity(p)
     p.set_defaults(func=cmd_scores_template)
 
     p = sub.add_parser("import-scores", help="merge hand-graded scores (CSV) into the gradebook")

@@ -16,6 +16,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.report.outputs import write_atomic
 from autograder.report.review import pseudonym  # the review pages' anon-…: an anonymous file maps back
 from autograder.report.safe import csv_cell
 from autograder.text import terminal_text
@@ -74,6 +75,7 @@ def template_rows(results, entries: dict, seed: str | None) -> list[list]:
             name = pseudonym(result.student, seed) if seed is not None else result.student
             rows.append([name, question, f"{answer.max_points:g}", points, comment,
                          "" if answer.untouched else answer.answer])
+    rows.sort(key=lambda row: (row[0], row[1]))  # by the name shown: pseudonyms never in the real ids' order
     return rows
 
 
@@ -83,8 +85,7 @@ def write_template(target: Path, rows: list[list]) -> None:
     writer.writerow(COLUMNS)
     # Every cell is neutralised: an answer starting with "=" must not become a spreadsheet formula.
     writer.writerows([[csv_cell(cell) for cell in row] for row in rows])
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(buffer.getvalue(), encoding="utf-8")
+    write_atomic(target, buffer.getvalue())  # owner-only, like every grades file
 
 
 def read_scores(path: Path, assignment_id: str, written: dict[str, float], results, roster_ids: set[str],
