@@ -290,17 +290,12 @@ def cmd_check(args) -> int:
     return 0
 
 
-def _seed_of(course, out: Path, required: bool = True) -> str | None:
-    """The seed grades in OUT were made with (it keys pseudonyms): the course's, DLBASICS_SEED, or OUT's own;
-    without one, NoSeed (or None when not ``required``)."""
-    from autograder.context import NoSeed, environment_seed, resolve_seed
+def _seed_of(course, out: Path) -> str:
+    """The seed grades in OUT were made with (it keys pseudonyms): the course's, DLBASICS_SEED, or OUT's own
+    (made now if OUT has none yet: then no page was ever keyed with another)."""
+    from autograder.context import environment_seed, resolve_seed
 
-    try:
-        return resolve_seed(course, out, environment_seed(), create=False)[0]
-    except NoSeed:
-        if required:
-            raise
-        return None
+    return resolve_seed(course, out, environment_seed())[0]
 
 
 def _gradebook_path(args, course, assignment) -> Path:
@@ -321,7 +316,7 @@ def cmd_import_scores(args) -> int:
     try:
         imported = read_scores(Path(args.csv), assignment.id, load_template(assignment).written,
                                gradebook.results(assignment.id), {s.id for s in (course.roster if course else [])},
-                               _seed_of(course, gradebook.path.parent, required=False))
+                               _seed_of(course, gradebook.path.parent))
         if imported.problems:
             for problem in imported.problems:
                 print(f"dlbasics: error: {problem}", file=sys.stderr)

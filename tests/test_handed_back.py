@@ -69,9 +69,10 @@ def leaked(text: str, secret: set[float]) -> list[str]:
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
+    from conftest import run_dlbasics
+
     from autograder.grading import grade
     from autograder.grading.gradebook import Gradebook
-    from autograder.grading.run import grade_class
 
     work = tmp_path_factory.mktemp("handed-back")
     submissions = work / "submissions"
@@ -89,10 +90,10 @@ def graded(tmp_path_factory):
 
     patch = pytest.MonkeyPatch()
     patch.setattr(grade.HiddenInputs, "request", recording)
-    patch.delenv("DLBASICS_SEED", raising=False)  # grade_class sets it for its process: undone after
     try:
         out = work / "out"
-        run = grade_class(ASSIGNMENT, [submissions], out, jobs=1, released=True)
+        run = run_dlbasics("grade", ASSIGNMENT.id, submissions, "--out", out, "--jobs", "1", "--release", "--quiet",
+                           env={"DLBASICS_SEED": "the handed-back test's secret seed"})  # in this process
     finally:
         patch.undo()
     secret = {n for _, args, kwargs in sent for n in numbers([list(args), kwargs])}
@@ -104,7 +105,7 @@ def graded(tmp_path_factory):
 
 def test_the_run_sent_hidden_inputs_and_the_grader_saw_them(graded):
     out, run, secret, results = graded
-    assert not run.faults and len(secret) > 50, len(secret)
+    assert run.returncode == 0 and len(secret) > 50, (run.stderr, len(secret))
     # The search can see them: the grader's own messages quote them (instructor-only file).
     assert leaked((out / "hidden-checks.json").read_text(encoding="utf-8"), secret)
     hidden_failed = [c for c in results["echoes"].checks if c.hidden and c.points < c.max_points]
@@ -153,14 +154,15 @@ def test_the_class_files_are_owner_only(graded):
 def test_a_rerun_rewrites_nothing_that_did_not_change(graded):
     from autograder.grading.grade import load_template
     from autograder.grading.gradebook import Gradebook
-    from autograder.grading.run import write_outputs
+    from autograder.report import write_outputs
 
     out = graded[0]
     before = {p: (p.stat().st_mtime_ns, p.stat().st_ino) for p in out.rglob("*") if p.is_file()
               and p.suffix != ".sqlite" and "sqlite" not in p.name}
     gradebook = Gradebook(out / "gradebook.sqlite", create=False)
     try:
-        _, failed = write_outputs(ASSIGNMENT, load_template(ASSIGNMENT), gradebook, out, released=True)
+        _, failed = write_outputs(ASSIGNMENT, load_template(ASSIGNMENT), gradebook, out, released=True,
+                                  seed="the handed-back test's secret seed")
     finally:
         gradebook.close()
     assert not failed

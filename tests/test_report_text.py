@@ -140,7 +140,7 @@ def test_anonymous_lists_are_in_pseudonym_order_and_the_choice_is_remembered(tmp
     out = tmp_path / "out"
     gradebook_of_answers(out).close()
     anonymous = scores_template_ids(out, "--anonymous")
-    seed = resolve_seed(None, out, environment_seed())[0]  # the seed the pseudonyms were keyed with (OUT's own, or given)
+    seed = resolve_seed(None, out, environment_seed())[0]  # what the pseudonyms were keyed with
     assert all(s.startswith("anon-") for s in anonymous)
     # In the pseudonyms' order, so the order says nothing of the real ids'.
     assert anonymous == sorted(anonymous)
