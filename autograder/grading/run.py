@@ -138,12 +138,16 @@ class RunOutcome:
 def grade_class(assignment, inputs: list[Path], out: Path, *, course: Course | None = None,
                 gradebook_path: Path | None = None, jobs: int | None = None, overrides: dict | None = None,
                 regrade: bool = False, cluster: str | None = None, released: bool = False, anonymous: bool = False,
-                progress=None, on_settings=None, on_skipped=None) -> RunOutcome:
+                progress=None, on_settings=None, on_skipped=None, times: Path | None = None, replace: bool = False,
+                on_warnings=None) -> RunOutcome:
     """Grade a class: intake, settings, grading (here or on a Dask cluster), the gradebook, every output.
 
     ``progress(total)`` returns a context manager with ``update(n)`` (a tqdm bar) or is None;
     ``on_skipped(skipped)`` hears at once which files intake passed over and why;
-    ``on_settings(differences)`` hears, before grading, which settings a regrade changes.
+    ``on_settings(differences)`` hears, before grading, which settings a regrade changes;
+    ``on_warnings(lines)`` hears what intake could not settle (times unknown, files on no roster
+    line, older submissions kept out); ``times``: the instructor's CSV of submission times;
+    ``replace``: grade an older submission over a newer graded one.
     Raises :class:`NothingToGrade`, :class:`SettingsChanged`, ``SandboxUnavailable``,
     ``ClusterUnavailable``; anything a student did is a row, never an exception.
     """
@@ -151,9 +155,10 @@ def grade_class(assignment, inputs: list[Path], out: Path, *, course: Course | N
 
     from autograder.grading.grade import UNREADABLE, Batch, empty_result
     from autograder.grading.gradebook import Gradebook
-    from autograder.grading.intake import find_submissions
+    from autograder.grading.intake import collect, keep_newer, read_times
 
-    submissions, skipped, problems = find_submissions(inputs, assignment, course.roster if course else None)
+    intake = collect(inputs, assignment, course, read_times(times) if times else None)
+    submissions, skipped, problems = intake.submissions, intake.skipped, intake.problems
     if on_skipped:
         on_skipped(skipped)
     if not submissions and not problems:
@@ -163,6 +168,10 @@ def grade_class(assignment, inputs: list[Path], out: Path, *, course: Course | N
     os.environ["DLBASICS_SEED"] = seed  # the grader's own process only: the sandbox gets a clean environment
     gradebook = Gradebook(gradebook_path or out / "gradebook.sqlite")
     try:
+        submissions, kept = keep_newer(submissions, {r.student: r for r in gradebook.results(assignment.id)},
+                                       replace)
+        if on_warnings:
+            on_warnings(intake.warnings + kept)
         batch = Batch(assignment, jobs=jobs, limits=limits)
         differences = check_settings(gradebook, batch, source, regrade)
         outcome = RunOutcome([], list(batch.template.points))
@@ -185,6 +194,9 @@ def grade_class(assignment, inputs: list[Path], out: Path, *, course: Course | N
             else:
                 batch.run(submissions, gradebook=gradebook, on_result=count, progress=bar)
         outcome.seconds = time.monotonic() - started
+        for submission in submissions:  # the newest record, also for a grade reused for unchanged bytes
+            gradebook.set_record(assignment.id, submission.student, submission.submitted_at, submission.time_note,
+                                 submission.late_marker)
         outcome.changes = batch.changes
         # Every output is written from the whole gradebook: a run that graded one late notebook
         # leaves the class's files complete, and a failed write is redone by the next run.
