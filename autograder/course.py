@@ -376,15 +376,17 @@ def canvas_name(name: str) -> str:
 # that field of each roster student). "lms_id" is the platform's own id (Canvas's user id,
 # Moodle's participant id), "id" the roster id (nbgrader's student folder is one), "email"
 # the full address; "local" (the part before @), "canvas_name" (for students without an
-# lms_id) and "name" (Moodle's full name) are weak: a student chooses them.
+# lms_id) and "name" (Moodle's full name, likewise) are weak: a student chooses them.
 FIELDS = ("lms_id", "id", "email", "local", "canvas_name", "name")
 
 
 def _field(student: Student, kind: str) -> str:
     if kind == "local":
         return student.email.split("@")[0] if "@" in student.email else ""
-    if kind == "canvas_name":
-        return canvas_name(student.name) if student.name and not student.lms_id else ""
+    if kind in ("canvas_name", "name"):  # a display name counts only where the roster lacks the platform's id
+        if student.lms_id or not student.name:
+            return ""
+        return canvas_name(student.name) if kind == "canvas_name" else student.name
     return getattr(student, kind)
 
 

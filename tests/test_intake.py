@@ -84,7 +84,8 @@ def batch(tmp_path_factory):
     os.symlink(SOLUTION, subs / "cheat.ipynb")
     os.symlink("/etc/shadow", subs / "shadow.ipynb")
     os.symlink(SOLUTION.parent, subs / "linked-folder")
-    # An id collision: a file and a folder for "name", and a real "name~2".
+    # One student, two submissions (a file and a folder for "name"): one row, the other file listed;
+    # a real "name~2" keeps its own row.
     write(reference(), subs / "name.ipynb")
     write(reference(), subs / "name" / ASSIGNMENT.notebook)
     write(reference(), subs / "name~2.ipynb")
@@ -117,7 +118,9 @@ def batch(tmp_path_factory):
 
 def test_the_batch_completes_and_honest_work_keeps_full_marks(batch):
     run, out = batch
-    for student in ("honest", "copied", "name", "name~2", "name~3", "grades.csv", "gradebook.sqlite", "summary.html",
+    assert "name~3" not in run.rows and f"{ASSIGNMENT.notebook} counts (named {ASSIGNMENT.notebook})" in \
+        run.process.stderr
+    for student in ("honest", "copied", "name", "name~2", "grades.csv", "gradebook.sqlite", "summary.html",
                     "feedback", "review", "histogram.png", "nbg", "list-grade-id"):
         assert float(run.rows[student]["total"]) == FULL, (student, run.results[student].message)
     assert (out / "grades.csv").is_file() and (out / "gradebook.sqlite").is_file()
