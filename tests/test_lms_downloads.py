@@ -38,7 +38,8 @@ ROSTER = ("id,name,email,lms_id,section\n"
           "sobrien,Sean O'Brien,sobrien@uni.edu,1003,A\n"
           "fnunez,Fe Nunez,fnunez@uni.edu,1004,B\n"
           "tom,Tom Nolms,tom@uni.edu,,B\n"  # no Canvas id in the roster: matched by Canvas's name rule
-          "1001x,Bo Bix,bo@uni.edu,2001,B\n"
+          "bo,Bo Bix,bo@uni.edu,2001,B\n"
+          "2001,Zed Zeta,zed@uni.edu,,B\n"  # a roster (SIS) id equal to bo's Canvas user id
           "jdoe1,Jo Doe,jdoe@uni.edu,,B\n"
           "jdoe2,Jo Doe,jdoe@other.edu,,B\n")
 
@@ -153,10 +154,15 @@ def test_timestamp_txt_counts_only_in_nbgraders_submitted_tree(course, tmp_path)
     own = tmp_path / "flat" / "sobrien"  # a student's own folder, with a stamp the student wrote
     downloaded(own / A.notebook, answered())
     (own / "timestamp.txt").write_text("2026-12-01 00:00:00.000000 UTC")
+    nested = tmp_path / "flat" / "fnunez" / A.id  # nbgrader's shape, but not in nbgrader's submitted/
+    downloaded(nested / A.notebook, answered())
+    (nested / "timestamp.txt").write_text("2026-12-01 00:00:00.000000 UTC")
     alice = collect([tmp_path / "submitted"], A, course, now=NOW).submissions[0]
     assert alice.submitted_at == (DUE + dt.timedelta(hours=20)).isoformat() and days_late(course, alice) == 1
-    sean = collect([tmp_path / "flat"], A, course, now=NOW).submissions[0]
-    assert sean.submitted_at is None and "timestamp.txt in the student's folder was ignored" in sean.time_note
+    flat = by_student(collect([tmp_path / "flat"], A, course, now=NOW))
+    for student in ("sobrien", "fnunez"):
+        assert flat[student].submitted_at is None
+        assert "timestamp.txt in the student's folder was ignored" in flat[student].time_note
 
 
 def test_identity_strongest_field_wins_and_each_field_is_its_own_namespace(course, tmp_path):
@@ -165,13 +171,17 @@ def test_identity_strongest_field_wins_and_each_field_is_its_own_namespace(cours
     downloaded(folder / "bo@uni.edu.ipynb", answered())  # a full email
     canvas = tmp_path / "canvas"
     downloaded(canvas / f"mintmallory_1002_7001_{A.notebook}", answered())
-    # A Canvas user id equal to another student's roster id ("1001x" is not, 1001 is alice's lms_id):
-    # the user id is compared with lms_id only.
-    found = by_student(collect([folder, canvas], A, course, now=NOW))
+    # A Canvas user id equal to another student's roster id: the user id is compared with lms_id only.
+    downloaded(canvas / f"bixbo_2001_7003_{A.notebook}", answered())
+    downloaded(folder / "zed@uni.edu.ipynb", answered())
+    intake = collect([folder, canvas], A, course, now=NOW)
+    found = by_student(intake)
     assert found["alice"].path.name == "alice.ipynb"
     assert found["mallory"].path.parent == canvas
-    assert found["1001x"].path.name == "bo@uni.edu.ipynb"
-    assert identify([("lms_id", "1001x")], course.roster)[0] is None  # a roster id is not an lms_id
+    assert found["bo"].path.parent == canvas and found["2001"].path.name == "zed@uni.edu.ipynb"
+    assert not intake.problems and not intake.unmatched
+    assert identify([("lms_id", "2001")], course.roster)[0] == "bo"
+    assert identify([("id", "2001")], course.roster)[0] == "2001"
 
 
 def test_a_canvas_display_name_is_not_trusted_for_a_student_with_a_canvas_id(course, tmp_path):

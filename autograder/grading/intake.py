@@ -286,12 +286,23 @@ def choose(candidates: list[Path], assignment, times: dict[Path, str | None] | N
     pool = [p for p in pool if answered[p] == best]
     if len(pool) == 1:
         return pool[0], "the one with the assignment's answers" if best else "the only notebook of the assignment"
-    named = [p for p in pool if p.name == assignment.notebook]
+    named = [p for p in pool if given_name(p) == assignment.notebook]
     if len(named) == 1:
         return named[0], f"named {assignment.notebook}"
     names = ", ".join(name_text(p.name) for p in candidates[:8])
     return None, (f"several notebooks ({names}) and none is newer, named {assignment.notebook} or alone in holding "
                   "the assignment's answers: keep only the one to grade")
+
+
+def given_name(path: Path) -> str:
+    """The name the student gave the file: a Canvas download's file part, without the ``-1``,
+    ``-2`` Canvas appends to a name uploaded before; otherwise the file's name."""
+    from autograder.course import CANVAS_FILE
+
+    match = CANVAS_FILE.match(path.name)
+    if not match:
+        return path.name
+    return re.sub(r"-\d+(\.ipynb)$", r"\1", match["file"])
 
 
 def find_notebook(folder: Path, assignment, limit: int = MAX_FOLDER_ENTRIES) -> tuple[Path | None, str]:
