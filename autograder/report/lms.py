@@ -107,15 +107,16 @@ class Unmatched(LmsError):
     """A graded submission maps to no roster student: exporting would give that student 0."""
 
 
-def columns(course: Course, allow_unmatched: bool = False) -> tuple[list[Column], list[str], list[str]]:
-    """Every graded assignment's totals per roster student; ``(columns, warnings, faults)``."""
+def columns(course: Course) -> tuple[list[Column], list[str], list[str], dict[str, set[str]]]:
+    """Every graded assignment's totals per roster student; ``(columns, warnings, faults, unmatched)``,
+    ``unmatched``: assignment id -> the graded submissions on no roster line."""
     from autograder.checks import ASSIGNMENTS
     from autograder.grading.grade import GRADER_ERROR, load_template
     from autograder.grading.gradebook import Gradebook
     from autograder.report.outputs import marks
 
     roster = {student.id for student in course.roster}
-    found, warnings, faults = [], [], []
+    found, warnings, faults, unmatched = [], [], [], {}
     for assignment in ASSIGNMENTS.values():
         path = course.grades_dir(assignment.id) / "gradebook.sqlite"
         if not path.is_file():
@@ -148,16 +149,12 @@ def columns(course: Course, allow_unmatched: bool = False) -> tuple[list[Column]
             warnings.append(f"{assignment.id}: the written answer(s) of {_names(unscored)} are not scored by hand "
                             "(or changed since): their totals do not count them yet (dlbasics scores-template)")
         strangers = set(results) - roster
-        if strangers and not allow_unmatched:
-            raise Unmatched(f"{assignment.id}: graded submission(s) on no roster line: {_names(strangers)}. A roster "
-                            "student whose file this is would export 0: map each to its student (dlbasics rename "
-                            f"{assignment.id} OLD ROSTER_ID, or add them to roster.csv), drop what is no one's "
-                            f"(dlbasics drop {assignment.id} ID), or export anyway with --allow-unmatched")
         if strangers:
+            unmatched[assignment.id] = strangers
             warnings.append(f"{assignment.id}: graded but not on the roster, so not exported: {_names(strangers)} "
                             "(add them to roster.csv, or rename their files to their roster id and regrade)")
         found.append(Column(assignment.id, sum(template.points.values()) + sum(template.written.values()), totals))
-    return found, warnings, faults
+    return found, warnings, faults, unmatched
 
 
 def _column_names(course: Course, table: dict, found: list[Column], platform: str) -> tuple[list[str], list[str]]:
@@ -251,7 +248,7 @@ def export(platform: str, course: Course, out: Path | None = None, allow_unmatch
                        f"({','.join(ROSTER_COLUMNS)}; lms_id is Canvas's user id)")
     table = _config(course, platform)
     try:
-        found, warnings, faults = columns(course, allow_unmatched)
+        found, warnings, faults, unmatched = columns(course)
     except CourseError as error:
         raise LmsError(str(error)) from None
     if not found:
@@ -259,6 +256,13 @@ def export(platform: str, course: Course, out: Path | None = None, allow_unmatch
                        f"{course.root / 'grades'}): grade first, with dlbasics grade ... --course {course.root}")
     headers, named = _column_names(course, table, found, platform)
     rows, more = (canvas_rows if platform == "canvas" else moodle_rows)(course, found, headers, table)
+    if unmatched and not allow_unmatched:
+        # A roster student whose file this is would be exported as 0: refuse until it is settled.
+        raise Unmatched("graded submission(s) on no roster line: " + "; ".join(
+            f"{assignment}: {_names(students)}" for assignment, students in sorted(unmatched.items()))
+            + ". A roster student whose file this is would export 0: give it to its student (dlbasics rename "
+              "ASSIGNMENT ID ROSTER_ID), add them to roster.csv, drop what is no one's (dlbasics drop ASSIGNMENT "
+              "ID), or export anyway with --allow-unmatched; nothing was written")
     target = out or course.root / "grades" / f"{platform}-grades.csv"
     write_atomic(target, render(rows))
     return Export(target, len(course.roster), [c.assignment_id for c in found], warnings + named + more, faults,
