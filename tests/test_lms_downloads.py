@@ -294,3 +294,10 @@ def test_course_toml_mistakes_are_refused_with_the_line_to_fix(tmp_path, edit, m
     assert message in str(error.value)
     line = next(n for n, line in enumerate(text.splitlines(), 1) if edit[1].strip().splitlines()[-1] in line)
     assert f"course.toml:{line}:" in str(error.value)
+
+
+@pytest.mark.parametrize("stored", ["9999-12-31T23:59:59-01:00", "not a time", "2026-12-05T03:00:00+00:00"])
+def test_a_stored_time_that_cannot_be_read_never_stops_the_outputs(course, stored):
+    result = Result(A.id, "alice", "alice.ipynb", "graded", max_points=20, auto_total=20, submitted_at=stored)
+    mark = marks(result, None, course)
+    assert mark.days_late == (1 if stored.startswith("2026") else 0) and mark.total == 20 - mark.penalty

@@ -172,7 +172,7 @@ def test_the_whole_loop(course, tmp_path):
     assert "late per Canvas" in first.stderr and "jane" in first.stderr
     assert rows["alice"]["submitted"] == "" and rows["alice"]["file"] == "alice@uni.edu.ipynb"
     times = tmp_path / "times.csv"
-    times.write_text(f"student,time\njane,{(DUE + dt.timedelta(days=1, hours=3)).isoformat()}\n")
+    times.write_text(f"student,time\njane,{(DUE + dt.timedelta(days=1, hours=1)).isoformat()}\n")  # 2 started days
     run_dlbasics("grade", ASSIGNMENT.id, canvas, "--course", course, "--quiet", "--times", times)
     rows = rows_of(out / "grades.csv")  # jane's grade is reused (same bytes); her time is the new record's
     assert rows["jane"]["days late"] == "2" and rows["jane"]["note"] == ""

@@ -440,6 +440,7 @@ def collect(inputs: list[Path], assignment, course=None, times: dict[str, str] |
     warnings: list[str] = []
     unmatched: list[tuple[str, Path]] = []
     rows: dict[str, list[_Found]] = {}
+    ids = {student.id for student in roster}
     for one in found:
         student = one.raw
         if roster and one.claims:
@@ -451,6 +452,8 @@ def collect(inputs: list[Path], assignment, course=None, times: dict[str, str] |
                                    f"({name_text(one.path.name)}): check whose work it is, then rename the file")
             if student is None:
                 student = one.raw
+                if student in ids:  # an unmatched file never takes a roster student's row by its raw name
+                    student = f"{student} (unmatched)"
                 if why != "on no roster line":
                     one.problem = why
                 unmatched.append((student, one.path))
