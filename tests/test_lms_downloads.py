@@ -157,7 +157,13 @@ def test_timestamp_txt_counts_only_in_nbgraders_submitted_tree(course, tmp_path)
     nested = tmp_path / "flat" / "fnunez" / A.id  # nbgrader's shape, but not in nbgrader's submitted/
     downloaded(nested / A.notebook, answered())
     (nested / "timestamp.txt").write_text("2026-12-01 00:00:00.000000 UTC")
-    alice = collect([tmp_path / "submitted"], A, course, now=NOW).submissions[0]
+    other = tmp_path / "submitted" / "sobrien" / "02-gradient-descent"  # another assignment's submission
+    downloaded(other / A.notebook, answered())
+    (other / "timestamp.txt").write_text(stamp)
+    exchange_intake = collect([tmp_path / "submitted"], A, course, now=NOW)
+    assert [s.student for s in exchange_intake.submissions] == ["alice"]
+    assert any("no 01-linear-regression folder" in s.reason for s in exchange_intake.skipped)
+    alice = exchange_intake.submissions[0]
     assert alice.submitted_at == (DUE + dt.timedelta(hours=20)).isoformat() and days_late(course, alice) == 1
     flat = by_student(collect([tmp_path / "flat"], A, course, now=NOW))
     for student in ("sobrien", "fnunez"):

@@ -227,9 +227,11 @@ def _ignored(name: str) -> bool:
     return name.startswith(".") or name == "__MACOSX"
 
 
-def notebooks_in(folder: Path, limit: int = MAX_FOLDER_ENTRIES) -> tuple[list[Path], list[Skipped], str]:
+def notebooks_in(folder: Path, limit: int = MAX_FOLDER_ENTRIES,
+                 stamps: list | None = None) -> tuple[list[Path], list[Skipped], str]:
     """Every ``.ipynb`` under ``folder`` (never through a link), what was passed over, and a
-    reason if the folder cannot be a submission (too many files)."""
+    reason if the folder cannot be a submission (too many files); each ``timestamp.txt`` seen
+    is appended to ``stamps``."""
     found, skipped, seen = [], [], 0
     for where, folders, files in os.walk(folder):  # os.walk never descends into a linked folder
         for name in folders:
@@ -242,6 +244,8 @@ def notebooks_in(folder: Path, limit: int = MAX_FOLDER_ENTRIES) -> tuple[list[Pa
                 return [], skipped, f"the submission holds over {limit} files: submit only the notebook"
             if name.lower().endswith(".ipynb"):
                 found.append(Path(where, name))
+            elif name == "timestamp.txt" and stamps is not None:
+                stamps.append(Path(where, name))
     return found, skipped, ""
 
 
@@ -377,12 +381,17 @@ def _scan(item: Path, assignment, skipped: list[Skipped]) -> list[_Found]:
                 claims, layout = [("lms_id", moodle["user"]), ("name", moodle["name"])], "moodle"
             else:
                 claims = [("id", entry.name), ("email", entry.name), ("local", entry.name)]
-                layout = "nbgrader" if nbgrader and nested.is_dir() and not nested.is_symlink() else "folder"
+                layout = "nbgrader" if nbgrader else "folder"
+                if nbgrader and (not nested.is_dir() or nested.is_symlink()):
+                    # nbgrader's submitted/<student>/ holds one folder per assignment: none for this one.
+                    skipped.append(Skipped(path, f"no {assignment.id} folder in nbgrader's submitted/<student>/"))
+                    continue
             root = nested if layout == "nbgrader" else path
-            notebooks, passed, problem = notebooks_in(root)
+            stamps: list[Path] = []
+            notebooks, passed, problem = notebooks_in(root, stamps=stamps)
             skipped += passed
             note = ""
-            if layout != "nbgrader" and any(p.name == "timestamp.txt" for p in path.rglob("timestamp.txt")):
+            if layout != "nbgrader" and stamps:
                 note = ("a timestamp.txt in the student's folder was ignored: only nbgrader's "
                         "submitted/<student>/<assignment>/timestamp.txt counts")
             if problem or not notebooks:
