@@ -307,3 +307,14 @@ def test_a_stored_time_that_cannot_be_read_never_stops_the_outputs(course, store
     result = Result(A.id, "alice", "alice.ipynb", "graded", max_points=20, auto_total=20, submitted_at=stored)
     mark = marks(result, None, course)
     assert mark.days_late == (1 if stored.startswith("2026") else 0) and mark.total == 20 - mark.penalty
+
+
+def test_an_unmatched_file_never_takes_a_roster_row_by_its_raw_name(tmp_path):
+    root = tmp_path / "c"
+    init(root)
+    (root / "roster.csv").write_text("id,name,email,lms_id,section\nqq_5,Quinn Q,q@uni.edu,9,A\n")
+    course = load(root)
+    downloaded(tmp_path / "canvas" / f"qq_5_100_{A.notebook}", answered())  # user 5: nobody's Canvas id
+    intake = collect([tmp_path / "canvas"], A, course, now=NOW)
+    assert [s.student for s in intake.submissions] == ["qq_5 (unmatched)"]
+    assert intake.unmatched == [("qq_5 (unmatched)", tmp_path / "canvas" / f"qq_5_100_{A.notebook}")]
