@@ -384,7 +384,7 @@ def test_finding_the_notebook(tmp_path):
     (folder / "other").mkdir()
     (folder / "other" / ASSIGNMENT.notebook).write_text("{}")
     path, status, reason = find_notebook(folder, ASSIGNMENT)  # two of that name: not a guess
-    assert path is None and status == "unreadable" and "several notebooks" in reason
+    assert path is None and status == "unreadable" and "3 notebooks were submitted" in reason
     linked = tmp_path / "linked"
     linked.mkdir()
     (linked / "x.ipynb").symlink_to(ASSIGNMENT.solution)  # listed, never followed: grading refuses links

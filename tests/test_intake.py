@@ -143,7 +143,7 @@ def test_a_file_name_that_is_not_utf8_keeps_a_readable_distinct_id(batch):
 
 @pytest.mark.parametrize("student, reason", [
     ("fifo", "FIFO"), ("zero", "symbolic link"), ("cheat", "symbolic link"), ("shadow", "symbolic link"),
-    ("linked-folder", "symbolic link"), ("twins", "several notebooks"), ("deep", "nested too deeply"),
+    ("linked-folder", "symbolic link"), ("twins", "notebooks were submitted"), ("deep", "nested too deeply"),
     ("nbformat-string", "format version"),
 ])
 def test_what_cannot_be_graded_gets_a_row_that_says_why(batch, student, reason):

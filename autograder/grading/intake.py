@@ -216,6 +216,9 @@ def _stamp(folder: Path) -> str | None:
 
 # --- Finding notebooks ----------------------------------------------------------------------
 
+# When several notebooks are named in a row's message: a few names, each cut, enough to find them.
+SHOWN_NAMES, SHOWN_NAME_CHARS = 8, 100
+
 # A student's folder with more files than this is not a submission but a payload: listing it
 # would cost time for nothing (the Gradescope runner has the same bound).
 MAX_FOLDER_ENTRIES = 1000
@@ -271,7 +274,8 @@ def _answered(path: Path, assignment) -> int:
     return 2 if any(text(cells[g]).strip() != text(template[g]).strip() for g in held) else 1
 
 
-def choose(candidates: list[Path], assignment, times: dict[Path, str | None] | None = None) -> tuple[Path | None, str]:
+def choose(candidates: list[Path], assignment, times: dict[Path, str | None] | None = None,
+           root: Path | None = None) -> tuple[Path | None, str]:
     """The notebook that counts among one student's ``candidates``: ``(path, why)`` or ``(None, why not)``.
 
     Newest by submission time first (unknown times count as oldest); then one that holds
@@ -293,9 +297,16 @@ def choose(candidates: list[Path], assignment, times: dict[Path, str | None] | N
     named = [p for p in pool if given_name(p) == assignment.notebook]
     if len(named) == 1:
         return named[0], f"named {assignment.notebook}"
-    names = ", ".join(name_text(p.name) for p in candidates[:8])
-    return None, (f"several notebooks ({names}) and none is newer, named {assignment.notebook} or alone in holding "
-                  "the assignment's answers: keep only the one to grade")
+    def shown(path: Path) -> str:
+        try:
+            return name_text(str(path.relative_to(root)))[:SHOWN_NAME_CHARS] if root else name_text(path.name)
+        except ValueError:
+            return name_text(path.name)[:SHOWN_NAME_CHARS]
+
+    names = ", ".join(shown(p) for p in candidates[:SHOWN_NAMES]) + (", ..." if len(candidates) > SHOWN_NAMES else "")
+    return None, (f"{len(candidates)} notebooks were submitted ({names}) and it is not clear which to grade: submit "
+                  f"only {assignment.notebook} (none of them is newer, alone in holding the assignment's answers, "
+                  "or named so)")
 
 
 def given_name(path: Path) -> str:
@@ -319,7 +330,7 @@ def find_notebook(folder: Path, assignment, limit: int = MAX_FOLDER_ENTRIES) -> 
         return None, problem
     if not found:
         return None, f"no notebook (.ipynb file) was found in the submission: upload {assignment.notebook}"
-    return choose(found, assignment)
+    return choose(found, assignment, root=folder)
 
 
 # --- Collecting a class -----------------------------------------------------------------------
