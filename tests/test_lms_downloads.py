@@ -318,3 +318,19 @@ def test_an_unmatched_file_never_takes_a_roster_row_by_its_raw_name(tmp_path):
     intake = collect([tmp_path / "canvas"], A, course, now=NOW)
     assert [s.student for s in intake.submissions] == ["qq_5 (unmatched)"]
     assert intake.unmatched == [("qq_5 (unmatched)", tmp_path / "canvas" / f"qq_5_100_{A.notebook}")]
+
+
+def test_an_older_download_never_replaces_a_newer_graded_submission(tmp_path):
+    from autograder.grading.intake import Submission, keep_newer
+
+    newer = Result(A.id, "bo", str(tmp_path / "new" / f"bixbo_2001_7003_{A.notebook}"), "graded")
+    older = Submission("bo", tmp_path / "old" / f"bixbo_2001_7001_{A.notebook}")  # Canvas: a smaller attachment id
+    kept, notes = keep_newer([older], {"bo": newer})
+    assert kept == [] and "kept bo's newer graded submission" in notes[0] and "--replace" in notes[0]
+    assert keep_newer([older], {"bo": newer}, replace=True) == ([older], [])
+    timed = Result(A.id, "al", "al.ipynb", "graded", submitted_at="2026-12-05T10:00:00+00:00")
+    before = Submission("al", tmp_path / "al.ipynb", "2026-12-04T10:00:00+00:00")
+    after = Submission("al", tmp_path / "al.ipynb", "2026-12-06T00:00:00+00:00")
+    assert keep_newer([before], {"al": timed})[0] == [] and keep_newer([after], {"al": timed})[0] == [after]
+    unknown = Submission("al", tmp_path / "al.ipynb")  # no record of order: graded as given
+    assert keep_newer([unknown], {"al": timed})[0] == [unknown]
