@@ -59,8 +59,6 @@ PACKAGE = KIT_ROOT / "autograder"
 # What Gradescope unpacks an upload into: a few files, or a repository. A tree of thousands of
 # entries is no notebook submission, and walking it is bounded: past this many files, stop.
 MAX_SUBMISSION_ENTRIES = 5000
-# Gradescope's submission_metadata.json holds the assignment and the submitters: a few kB.
-MAX_METADATA_BYTES = 1 << 20
 # A grader fault's reason in the student's output (the full traceback goes to stdout, for instructors).
 MAX_REASON_CHARS = 500
 
@@ -314,28 +312,6 @@ def find_notebook(folder: Path, assignment) -> tuple[Path | None, str, str]:
     return None, NO_SUBMISSION if nothing else UNREADABLE, reason
 
 
-def submission_time(root: Path) -> tuple[str | None, str]:
-    """When Gradescope received the submission: ``created_at`` of ROOT/submission_metadata.json.
-
-    Gradescope writes that file itself (the student cannot); its time is checked like every
-    other record (:func:`autograder.grading.intake.checked_time`) and never stops the run.
-    """
-    import datetime as dt
-
-    from autograder.grading.intake import checked_time
-
-    path = root / "submission_metadata.json"
-    try:
-        if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_METADATA_BYTES:
-            return None, ""
-        created = json.loads(path.read_text(encoding="utf-8")).get("created_at")
-    except (OSError, ValueError, AttributeError):
-        return None, "Gradescope's submission_metadata.json cannot be read: time unknown"
-    if not isinstance(created, str):
-        return None, ""
-    return checked_time(created, "Gradescope's submission metadata", dt.datetime.now(dt.UTC), None)
-
-
 def secure_results_dir(results: Path) -> None:
     """ROOT/results as a real folder of this process's user (root on Gradescope) that nobody else
     may write, and without an earlier results.json: before any student code runs."""
@@ -393,10 +369,51 @@ def fault_results(reason: str) -> dict:
             "execution_time": 0.0, "tests": []}
 
 
+# Gradescope's own record of a submission (its documented submission_metadata.json): at most
+# this much is read, as a class's metadata is a few KB.
+METADATA_BYTES = 1_000_000
+
+
+def submitters(root: Path) -> str:
+    """Whose hidden inputs a Gradescope submission is graded on: its users' Gradescope ids.
+
+    ``ROOT/submission_metadata.json`` lists the users of the submission (``users[].id``, all
+    members of a group). Without it (an older image, a manual run) every submission shares
+    one set of hidden inputs, ``submission``.
+    """
+    try:
+        with (root / "submission_metadata.json").open("rb") as handle:
+            metadata = json.loads(handle.read(METADATA_BYTES))
+        ids = sorted(str(user["id"]) for user in metadata["users"] if isinstance(user.get("id"), int | str))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return STUDENT
+    return "gradescope:" + "+".join(ids) if ids else STUDENT
+
+
+def submission_time(root: Path) -> tuple[str | None, str]:
+    """When Gradescope received the submission: ``created_at`` of ROOT/submission_metadata.json.
+
+    Gradescope writes that file itself (the student cannot); its time is checked like every
+    other record (:func:`autograder.grading.intake.checked_time`) and never stops the run.
+    """
+    from autograder.grading.intake import checked_time
+
+    path = root / "submission_metadata.json"
+    try:
+        if path.is_symlink() or not path.is_file():
+            return None, ""
+        with path.open("rb") as handle:
+            created = json.loads(handle.read(METADATA_BYTES)).get("created_at")
+    except (OSError, ValueError, AttributeError):
+        return None, "Gradescope's submission_metadata.json cannot be read: time unknown"
+    if not isinstance(created, str):
+        return None, ""
+    return checked_time(created, "Gradescope's submission metadata", dt.datetime.now(dt.UTC), None)
+
+
 def grade_submission(assignment_name: str, root: Path) -> tuple[dict, dict]:
     """Grade ROOT/submission with the packaged settings; return ``(result, results.json payload)``."""
-    from autograder.checks import seed, using_seed
-    from autograder.course import seed_fingerprint
+    from autograder.context import GradingContext
     from autograder.grading.grade import empty_result, grade_one, load_template
     from autograder.report.gradescope import results_json
     from autograder.report.outputs import marks
@@ -405,25 +422,24 @@ def grade_submission(assignment_name: str, root: Path) -> tuple[dict, dict]:
     assignment, config = packaged_assignment(assignment_name, root / "source")
     template = load_template(assignment)
     path, status, reason = find_notebook(root / "submission", assignment)
-    # The grader's own process only (the sandbox gets a clean environment); the context
-    # variable makes it this thread's seed whatever the environment says.
-    os.environ["DLBASICS_SEED"] = config["seed"]
+    context = GradingContext(config["seed"], "the autograder zip", config["limits"], None, isolation_mode())
+    in_effect = context.seed_fingerprint
     started_sandbox = 0.0
-    with using_seed(config["seed"]):
-        in_effect = seed_fingerprint(seed())
-        if path is None:
-            result = empty_result(assignment, template, STUDENT, root / "submission", status, reason)
-        else:
-            # Started here, in this thread, by grade_one: bubblewrap's --die-with-parent is tied to
-            # the thread that started it, so a worker started from a helper thread would die with it.
-            worker = Worker(config["limits"])
-            began = time.monotonic()
-            try:
-                result = grade_one(assignment, template, STUDENT, path, worker)
-            finally:
-                worker.stop()
-            # What the cold start costs apart from grading: mostly the worker importing torch.
-            started_sandbox = time.monotonic() - began - result.seconds
+    if path is None:
+        result = empty_result(assignment, template, STUDENT, root / "submission", status, reason)
+    else:
+        # Started here, in this thread, by grade_one: bubblewrap's --die-with-parent is tied to
+        # the thread that started it, so a worker started from a helper thread would die with it.
+        worker = Worker(config["limits"])
+        began = time.monotonic()
+        try:
+            # Hidden inputs of the submitter(s) Gradescope names: each student has inputs of their own.
+            result = grade_one(assignment, template, submitters(root), path, worker, context)
+            result.student = STUDENT
+        finally:
+            worker.stop()
+        # What the cold start costs apart from grading: mostly the worker importing torch.
+        started_sandbox = time.monotonic() - began - result.seconds
     result.submitted_at, result.time_note = submission_time(root)
     payload = results_json(result, marks(result), manual_tests=False)
     # Stored by Gradescope, not shown to students: which seed (its fingerprint only) and sandbox graded it.
