@@ -139,6 +139,10 @@ def cmd_grade(args) -> int:
         for difference in differences:
             print(clean(f"regrading: the earlier grades were made with {difference}"), file=sys.stderr)
 
+    def on_warnings(lines: list[str]) -> None:
+        for line in lines:
+            print(clean(f"warning: {line}"), file=sys.stderr)
+
     security = None
     if args.cluster:
         from autograder.grading import certs
@@ -160,7 +164,9 @@ def cmd_grade(args) -> int:
         try:
             run = grade_class(assignment, [Path(p) for p in args.submissions], gradebook, context, jobs=args.jobs,
                               regrade=args.regrade, cluster=args.cluster, security=security, progress=progress,
-                              on_settings=on_settings, on_skipped=on_skipped)
+                              on_settings=on_settings, on_skipped=on_skipped,
+                              times=Path(args.times) if args.times else None, replace=args.replace,
+                              on_warnings=on_warnings)
         except (NothingToGrade, SandboxUnavailable, ClusterUnavailable) as error:
             return _fail(clean(str(error)))
         # Every output is written from the whole gradebook: a run that graded one late notebook
@@ -432,7 +438,8 @@ def cmd_export(args) -> int:
 
     course = load(Path(args.course))
     try:
-        written = export(args.platform, course, Path(args.out) if args.out else None)
+        written = export(args.platform, course, Path(args.out) if args.out else None,
+                         allow_unmatched=args.allow_unmatched)
     except LmsError as error:
         return _fail(terminal_text(str(error)))
     for warning in written.warnings:
@@ -456,6 +463,49 @@ def _anonymity(p) -> None:
                             "(remembered for this assignment's later runs)")
     group.add_argument("--names", dest="anonymous", action="store_const", const=False,
                        help="show student ids again after --anonymous (remembered too)")
+
+
+def cmd_drop(args) -> int:
+    """Remove one student's grade of an assignment (history kept), then rewrite the outputs."""
+    from autograder.checks import get_assignment
+    from autograder.grading.gradebook import Gradebook
+
+    assignment = get_assignment(args.assignment)
+    course = _course(args)
+    gradebook = Gradebook(_gradebook_path(args, course, assignment), create=False)
+    try:
+        gradebook.drop(assignment.id, args.student)
+    except KeyError:
+        return _fail(terminal_text(f"no grade of {args.student!r} for {assignment.id} in {gradebook.path}: "
+                                   "nothing was changed"))
+    finally:
+        gradebook.close()
+    print(terminal_text(f"dropped {args.student}'s grade of {assignment.id} (kept in the history)"))
+    return cmd_report(args)
+
+
+def cmd_rename(args) -> int:
+    """Give one student's grade (hand scores and history too) to another id, then rewrite the outputs."""
+    from autograder.checks import get_assignment
+    from autograder.grading.gradebook import Gradebook
+
+    assignment = get_assignment(args.assignment)
+    course = _course(args)
+    if course is not None and course.roster and args.new not in {s.id for s in course.roster}:
+        return _fail(terminal_text(f"{args.new!r} is not an id of {course.root / 'roster.csv'}: rename to a "
+                                   "roster id"))
+    gradebook = Gradebook(_gradebook_path(args, course, assignment), create=False)
+    try:
+        gradebook.rename(assignment.id, args.old, args.new)
+    except KeyError:
+        return _fail(terminal_text(f"no grade of {args.old!r} for {assignment.id}: nothing was changed"))
+    except ValueError:
+        return _fail(terminal_text(f"{args.new!r} already has a grade of {assignment.id}: drop one of the two "
+                                   f"first (dlbasics drop {assignment.id} STUDENT); nothing was changed"))
+    finally:
+        gradebook.close()
+    print(terminal_text(f"{args.old}'s grade of {assignment.id} is now {args.new}'s"))
+    return cmd_report(args)
 
 
 def _where(p) -> None:
@@ -506,6 +556,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--insecure-cluster", action="store_true",
                    help="allow a tcp:// cluster: no encryption, and any machine that reaches the scheduler can "
                         "join it and receive the seed and the notebooks")
+    p.add_argument("--times", metavar="FILE", help="CSV student,time: each submission's time as the LMS "
+                   "recorded it (its export or API); the lateness is computed from it")
+    p.add_argument("--replace", action="store_true",
+                   help="grade a submission even if the gradebook holds a newer one of that student")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("cluster-certs", help="create the certificates a Dask cluster of this course needs (TLS): "
@@ -572,7 +626,22 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("platform", choices=["canvas", "moodle"])
     p.add_argument("--course", required=True, help="course folder: its roster and COURSE/grades/*/gradebook.sqlite")
     p.add_argument("--out", help="the CSV to write (default: COURSE/grades/<platform>-grades.csv)")
+    p.add_argument("--allow-unmatched", action="store_true",
+                   help="export even while a graded submission maps to no roster student (it is left out)")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("drop", help="remove one student's grade of an assignment (kept in the history)")
+    p.add_argument("assignment")
+    p.add_argument("student")
+    _where(p)
+    p.set_defaults(func=cmd_drop, release=False, anonymous=False)
+
+    p = sub.add_parser("rename", help="give one student's grade, hand scores and history to another id")
+    p.add_argument("assignment")
+    p.add_argument("old")
+    p.add_argument("new")
+    _where(p)
+    p.set_defaults(func=cmd_rename, release=False, anonymous=False)
     return main
 
 

@@ -87,6 +87,7 @@ class LatePolicy:
     per_day: float = 0.10
     cap: float = 0.50
     grace_minutes: float = 15.0
+    times: str = "record"  # see SCHEMA["late"]["times"]
 
     def days_late(self, submitted: dt.datetime | None, due: dt.datetime | None, extension_days: float = 0) -> int:
         """Started days after the deadline (plus extension and grace); 0 when on time or unknown."""
@@ -108,6 +109,8 @@ class Course:
     due: dict[str, dt.datetime] = field(default_factory=dict)
     extensions: dict[str, dict[str, float]] = field(default_factory=dict)
     roster: list[Student] = field(default_factory=list)
+    released: dict[str, dt.datetime] = field(default_factory=dict)
+    tables: dict[str, dict] = field(default_factory=dict)  # [canvas], [moodle]: read once, checked
 
     def grades_dir(self, assignment_id: str) -> Path:
         return self.root / "grades" / assignment_id
@@ -144,9 +147,10 @@ def init(root: Path) -> list[Path]:
     return written
 
 
-def _toml(path: Path) -> dict:
+def _toml(path: Path) -> tuple[dict, str]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        text = path.read_text(encoding="utf-8-sig")
+        return tomllib.loads(text), text
     except FileNotFoundError:
         raise CourseError(f"{path} is missing: create the course with `dlbasics init {path.parent}`") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
@@ -165,34 +169,175 @@ def _when(value, where: str) -> dt.datetime:
         raise CourseError(f"{where}: give a date and time like 2026-12-04T23:59:00+01:00")
     if when.tzinfo is None:
         raise CourseError(f"{where}: {value!r} has no time zone; add one, e.g. +01:00 or Z")
+    try:
+        when.astimezone(dt.UTC)
+    except OverflowError:
+        raise CourseError(f"{where}: {value!r} is out of range") from None
     return when
 
 
+@dataclass(frozen=True)
+class Key:
+    """One key of course.toml: what it takes, its default, and why it exists."""
+
+    kind: str  # "number" (>= 0), "fraction" (0..1), "positive", "text", "choice", "time", "table"
+    default: object
+    reason: str
+    choices: tuple = ()
+
+
+# The one declared schema of course.toml. Every section and key the kit reads is here; any
+# other is a typo and refused with its line, because a silently ignored typo (a misspelled
+# assignment id under [due]) silently removes a penalty. Tables keyed by assignment ids or
+# student ids ([due], [released], [extensions]) are checked against the assignments and the
+# roster in :func:`load`. [limits] takes the fields of ``autograder.sandbox.pool.Limits``
+# (their defaults and reasons are there).
+SCHEMA: dict[str, dict[str, Key]] = {
+    "late": {
+        "per_day": Key("fraction", 0.10, "fraction of the points taken off per started day late; over 1 "
+                                         "would take more than the assignment is worth"),
+        "cap": Key("fraction", 0.50, "at most this fraction is taken off in all"),
+        "grace_minutes": Key("number", 15.0, "minutes after the deadline still on time: an upload takes a moment"),
+        "times": Key("choice", "record", "where submission times come from: 'record' (nbgrader's timestamp.txt, "
+                                         "--times, Gradescope's metadata) or 'file' (the files' modification "
+                                         "times, only for a folder whose times were preserved; an LMS download's "
+                                         "are the download time)", ("record", "file")),
+    },
+    "canvas": {
+        "sis_user_id": Key("text", "id", "the roster column of Canvas's SIS User ID"),
+        "sis_login_id": Key("text", "email", "the roster column of Canvas's SIS Login ID"),
+        "assignments": Key("table", {}, "assignment id -> Canvas column name '<title> (<assignment id>)'"),
+    },
+    "moodle": {
+        "id_number": Key("text", "id", "the roster column of Moodle's ID number"),
+        "assignments": Key("table", {}, "assignment id -> Moodle grade item name"),
+    },
+}
+# Sections keyed by assignment id (values: a date and time with a zone).
+TIME_TABLES = {"due": "when each assignment is due", "released": "when each assignment was handed out: a "
+               "submission time before it is not believed"}
+SECTIONS = ("limits", *SCHEMA, *TIME_TABLES, "extensions")
+
+
+def _line(text: str, section: str, key: str | None = None) -> str:
+    """``:N`` of the line in course.toml that holds ``[section]`` (and ``key`` in it), or ''."""
+    current = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if line.startswith("["):
+            current = line.strip("[] ").split(".")[0].strip('"')
+            if key is None and current == section:
+                return f":{number}"
+            continue
+        if current == section and key is not None:
+            name = line.split("=", 1)[0].strip().strip('"').strip("'")
+            if name == key:
+                return f":{number}"
+    return ""
+
+
+def _check_key(where: str, key: Key, value):
+    """The value of one declared key, or CourseError saying what it takes."""
+    if key.kind in ("number", "fraction", "positive"):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise CourseError(f"{where}: give a number (default {key.default}: {key.reason})")
+        if value < 0 or (key.kind == "fraction" and value > 1) or (key.kind == "positive" and value <= 0):
+            bound = "between 0 and 1" if key.kind == "fraction" else "positive" if key.kind == "positive" else ">= 0"
+            raise CourseError(f"{where}: {value!r} must be {bound} ({key.reason})")
+        return float(value)
+    if key.kind == "choice":
+        if value not in key.choices:
+            raise CourseError(f"{where}: one of {', '.join(map(repr, key.choices))}, got {value!r} ({key.reason})")
+        return value
+    if key.kind == "text":
+        if not isinstance(value, str):
+            raise CourseError(f"{where}: give a text in quotes ({key.reason})")
+        return value
+    if not isinstance(value, dict):
+        raise CourseError(f"{where}: give a table ({key.reason})")
+    return value
+
+
+def check_config(config: dict, text: str, path: Path, roster: list[Student] | None = None) -> dict:
+    """``config`` checked against :data:`SCHEMA`; every problem names the line to fix."""
+    from dataclasses import fields
+
+    from autograder.checks import ASSIGNMENTS
+    from autograder.sandbox.pool import Limits
+
+    def at(section, key=None):
+        return f"{path}{_line(text, section, key)}: [{section}]" + (f" {key}" if key is not None else "")
+
+    for section, table in config.items():
+        if section not in SECTIONS:
+            raise CourseError(f"{path}{_line(text, section)}: unknown section [{section}]; the sections are "
+                              f"{', '.join(f'[{s}]' for s in SECTIONS)}")
+        if not isinstance(table, dict):
+            raise CourseError(f"{at(section)} must be a table")
+    limit_names = [f.name for f in fields(Limits)]
+    for name, value in config.get("limits", {}).items():
+        if name not in limit_names:
+            raise CourseError(f"{at('limits', name)}: unknown limit; the limits are: {', '.join(limit_names)}")
+        _check_key(at("limits", name), Key("positive", None, "seconds (see Limits in autograder/sandbox/pool.py)"),
+                   value)
+    for section, keys in SCHEMA.items():
+        for name, value in config.get(section, {}).items():
+            if name not in keys:
+                raise CourseError(f"{at(section, name)}: unknown key; [{section}] takes "
+                                  + ", ".join(f"{k} ({v.reason})" for k, v in keys.items()))
+            _check_key(at(section, name), keys[name], value)
+        names = config.get(section, {}).get("assignments", {})
+        for assignment, column in names.items():
+            if assignment not in ASSIGNMENTS:
+                raise CourseError(f"{path}{_line(text, section, assignment)}: [{section}.assignments] names the "
+                                  f"unknown assignment {assignment!r}; the assignments are: {', '.join(ASSIGNMENTS)}")
+            if not isinstance(column, str) or not column.strip():
+                raise CourseError(f"{path}{_line(text, section, assignment)}: [{section}.assignments] maps an "
+                                  'assignment id to its column name, e.g. "01-linear-regression" = '
+                                  '"Linear regression (12345)"')
+    for section in TIME_TABLES:
+        for assignment, value in config.get(section, {}).items():
+            if assignment not in ASSIGNMENTS:
+                raise CourseError(f"{at(section, assignment)}: unknown assignment id; the assignments are: "
+                                  f"{', '.join(ASSIGNMENTS)}")
+            _when(value, at(section, assignment))
+    known = {student.id for student in roster or []}
+    for student, days in config.get("extensions", {}).items():
+        where = at("extensions", student)
+        if student not in known:
+            raise CourseError(f"{where}: {student!r} is not an id of {path.parent / ROSTER_FILE}; an extension is "
+                              "given to a roster id")
+        if not isinstance(days, dict):
+            raise CourseError(f"{where}: write {student} = {{ \"<assignment>\" = <days> }}")
+        for assignment, value in days.items():
+            if assignment not in ASSIGNMENTS:
+                raise CourseError(f"{where}: unknown assignment id {assignment!r}; the assignments are: "
+                                  f"{', '.join(ASSIGNMENTS)}")
+            _check_key(f"{where} {assignment}", Key("number", 0, "extra days on the deadline"), value)
+    return config
+
+
 def load(root: Path) -> Course:
+    """The course folder, its files read once and checked (:func:`check_config`)."""
     if not root.is_dir():
         raise CourseError(f"no course folder at {root}: create one with `dlbasics init {root}`")
-    config = _toml(root / COURSE_FILE)
-    secret = _toml(root / SECRET_FILE)
+    path = root / COURSE_FILE
+    config, text = _toml(path)
+    secret, _ = _toml(root / SECRET_FILE)
     seed = secret.get("seed")
     if not isinstance(seed, str) or len(seed) < 16:
         raise CourseError(f"{root / SECRET_FILE} needs a line seed = \"…\" of at least 16 characters")
-    limits = config.get("limits", {})
-    if not isinstance(limits, dict) or not all(isinstance(v, (int, float)) and v > 0 for v in limits.values()):
-        raise CourseError(f"{root / COURSE_FILE}: [limits] takes positive numbers of seconds")
-    late = config.get("late", {})
-    try:
-        policy = LatePolicy(**{k: float(v) for k, v in late.items()})
-    except (TypeError, ValueError) as error:
-        raise CourseError(f"{root / COURSE_FILE}: [late] takes per_day, cap and grace_minutes ({error})") from None
-    due = {name: _when(value, f"{root / COURSE_FILE}: [due] {name}") for name, value in config.get("due", {}).items()}
-    extensions = config.get("extensions", {})
-    for student, days in extensions.items():
-        if not isinstance(days, dict) or not all(isinstance(v, (int, float)) for v in days.values()):
-            raise CourseError(f"{root / COURSE_FILE}: [extensions] {student} = {{ \"<assignment>\" = <days> }}")
     roster_path = root / ROSTER_FILE
     roster = read_roster(roster_path) if roster_path.exists() else []
-    return Course(root=root, seed=seed, limits=dict(limits), late=policy, due=due, extensions=extensions,
-                  roster=roster)
+    check_config(config, text, path, roster)
+    late = {key: config.get("late", {}).get(key, spec.default) for key, spec in SCHEMA["late"].items()}
+    policy = LatePolicy(per_day=float(late["per_day"]), cap=float(late["cap"]),
+                        grace_minutes=float(late["grace_minutes"]), times=late["times"])
+    due = {name: _when(value, name) for name, value in config.get("due", {}).items()}
+    released = {name: _when(value, name) for name, value in config.get("released", {}).items()}
+    return Course(root=root, seed=seed, limits=dict(config.get("limits", {})), late=policy, due=due,
+                  extensions=config.get("extensions", {}), roster=roster, released=released,
+                  tables={name: config.get(name, {}) for name in SCHEMA})
 
 
 def read_roster(path: Path) -> list[Student]:
@@ -215,31 +360,71 @@ def read_roster(path: Path) -> list[Student]:
     return students
 
 
-# Canvas's bulk download: <login><_LATE>_<user id>_<submission id>_<the file's name>.
-_CANVAS = re.compile(r"^(?P<login>[^_]+?)(?:_LATE)?_(?P<user>\d+)_(?P<submission>\d+)_(?P<file>.+)$")
+def canvas_name(name: str) -> str:
+    """What Canvas puts first in a bulk-download file name for a student called ``name``.
+
+    Canvas names each file by the user's sortable name ("Last, First"), lower-cased, with
+    every non-word character removed (Tom Nolms -> ``nolmstom``). A roster name written
+    "Last, First" is already sortable; otherwise the last word is taken as the last name,
+    as Canvas does when it derives a sortable name.
+    """
+    if "," in name:
+        sortable = name
+    else:
+        first, _, last = name.strip().rpartition(" ")
+        sortable = f"{last}, {first}" if first else last
+    return re.sub(r"\W", "", sortable.lower())
+
+
+# Identity fields, strongest first; each is its own namespace (a value is compared only with
+# that field of each roster student). "lms_id" is the platform's own id (Canvas's user id,
+# Moodle's participant id), "id" the roster id (nbgrader's student folder is one), "email"
+# the full address; "local" (the part before @), "canvas_name" (for students without an
+# lms_id) and "name" (Moodle's full name, likewise) are weak: a student chooses them.
+FIELDS = ("lms_id", "id", "email", "local", "canvas_name", "name")
+
+
+def _field(student: Student, kind: str) -> str:
+    if kind == "local":
+        return student.email.split("@")[0] if "@" in student.email else ""
+    if kind in ("canvas_name", "name"):  # a display name counts only where the roster lacks the platform's id
+        if student.lms_id or not student.name:
+            return ""
+        return canvas_name(student.name) if kind == "canvas_name" else student.name
+    return getattr(student, kind)
+
+
+def identify(claims: list[tuple[str, str]], roster: list[Student]) -> tuple[str | None, str]:
+    """The roster id that ``claims`` [(field, value), ...] name, or ``(None, why not)``.
+
+    Claims are tried in the order of :data:`FIELDS`: the strongest field whose value matches
+    exactly one roster student decides; two students matching at that strength is a tie,
+    refused rather than guessed. Comparison ignores case and surrounding space.
+    """
+    for kind in FIELDS:
+        for claimed, value in claims:
+            value = value.strip().casefold()
+            if claimed != kind or not value:
+                continue
+            matches = [s.id for s in roster if _field(s, kind).strip().casefold() == value]
+            if len(matches) == 1:
+                return matches[0], ""
+            if len(matches) > 1:
+                return None, (f"{kind} {value!r} matches several roster students ({', '.join(matches[:5])}): "
+                              "rename the file to one roster id")
+    return None, "on no roster line"
+
+
+# Canvas's bulk download (Canvas's SubmissionsController#index zip, "submissions_zip"):
+# <sortable name lower-cased, non-word characters removed>[_LATE]_<user id>_<attachment id>_<file name>;
+# a file the student uploaded twice under one name may carry -1, -2 before the extension.
+CANVAS_FILE = re.compile(r"^(?P<login>[^_]*?)(?P<late>_LATE)?_(?P<user>\d+)_(?P<attachment>\d+)_(?P<file>.+)$")
+# Moodle's "Download all submissions": one folder per student,
+# <Full Name>_<participant id>_assignsubmission_file_ (the file plugin's folder).
+MOODLE_FOLDER = re.compile(r"^(?P<name>.+)_(?P<user>\d+)_assignsubmission_file_?$")
 
 
 def roster_id(name: str, roster: list[Student]) -> str | None:
-    """The roster id a submission's file or folder name belongs to, or None.
-
-    Tried in order: the roster id itself, an email or LMS id, then an LMS bulk-download
-    name (Canvas: ``doejane_LATE_12345_67890_linear_regression.ipynb``, matched by its user
-    id against ``lms_id``, or by its login against the email's local part or the id).
-    """
+    """The roster id a plain file or folder name (id, email, email's local part) names, or None."""
     stem = name.removesuffix(".ipynb")
-    by_key: dict[str, str] = {}
-    for student in roster:
-        for key in (student.id, student.email, student.lms_id):
-            if key:
-                by_key.setdefault(key.lower(), student.id)
-    if stem.lower() in by_key:
-        return by_key[stem.lower()]
-    match = _CANVAS.match(name)
-    if match:
-        if match["user"] in by_key:
-            return by_key[match["user"]]
-        login = match["login"].lower()
-        for student in roster:
-            if login in (student.id.lower(), student.email.lower().split("@")[0]):
-                return student.id
-    return None
+    return identify([("id", stem), ("email", stem), ("local", stem)], roster)[0]

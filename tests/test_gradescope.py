@@ -382,18 +382,18 @@ def test_finding_the_notebook(tmp_path):
     (folder / ".ipynb_checkpoints" / ASSIGNMENT.notebook).write_text("{}")
     (folder / "__MACOSX").mkdir()
     (folder / "__MACOSX" / f"._{ASSIGNMENT.notebook}").write_text("x")
-    path, status, reason = find_notebook(folder, ASSIGNMENT.notebook)  # several: the template's name wins
+    path, status, reason = find_notebook(folder, ASSIGNMENT)  # several: the template's name wins
     assert path == folder / "sub" / ASSIGNMENT.notebook and not reason
     (folder / "other").mkdir()
     (folder / "other" / ASSIGNMENT.notebook).write_text("{}")
-    path, status, reason = find_notebook(folder, ASSIGNMENT.notebook)  # two of that name: not a guess
+    path, status, reason = find_notebook(folder, ASSIGNMENT)  # two of that name: not a guess
     assert path is None and status == "unreadable" and "3 notebooks were submitted" in reason
     linked = tmp_path / "linked"
     linked.mkdir()
     (linked / "x.ipynb").symlink_to(ASSIGNMENT.solution)  # listed, never followed: grading refuses links
-    assert find_notebook(linked, ASSIGNMENT.notebook)[0] == linked / "x.ipynb"
+    assert find_notebook(linked, ASSIGNMENT)[0] == linked / "x.ipynb"
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "a.ipynb").write_text("{}")
     (linked / "folder").symlink_to(outside, target_is_directory=True)
-    assert find_notebook(linked, ASSIGNMENT.notebook)[0] == linked / "x.ipynb"  # the linked folder is not walked
+    assert find_notebook(linked, ASSIGNMENT)[0] == linked / "x.ipynb"  # the linked folder is not walked

@@ -133,8 +133,16 @@ def assert_no_formula(rows: list[list[str]]) -> None:
             assert not FORMULA.match(cell), f"a spreadsheet would run {cell!r}"
 
 
+def test_a_graded_submission_on_no_roster_line_stops_the_export_until_allowed(course):
+    refused = run_dlbasics("export", "canvas", "--course", course, check=False)
+    assert refused.returncode == 2 and f"{LR.id}: mallory" in refused.stderr and "--allow-unmatched" in refused.stderr
+    assert not (course / "grades" / "canvas-grades.csv").exists()
+    allowed = run_dlbasics("export", "canvas", "--course", course, "--allow-unmatched")
+    assert "mallory" in allowed.stderr and "not on the roster" in allowed.stderr
+
+
 def test_canvas_export_has_canvas_gradebook_layout_column_by_column(course):
-    process = run_dlbasics("export", "canvas", "--course", course)
+    process = run_dlbasics("export", "canvas", "--course", course, "--allow-unmatched")
     target = course / "grades" / "canvas-grades.csv"
     assert f"wrote {target}" in process.stdout and "Grades > Import" in process.stdout
     rows = read_csv(target)
@@ -173,7 +181,7 @@ def test_canvas_export_has_canvas_gradebook_layout_column_by_column(course):
 
 
 def test_moodle_export_has_moodle_import_layout_column_by_column(course):
-    process = run_dlbasics("export", "moodle", "--course", course, "--out", course / "moodle.csv")
+    process = run_dlbasics("export", "moodle", "--course", course, "--out", course / "moodle.csv", "--allow-unmatched")
     assert "Email address" in process.stdout  # how to map the identifying column when importing
     rows = read_csv(course / "moodle.csv")
     header, students = rows[0], rows[1:]
@@ -200,7 +208,7 @@ def test_exported_totals_are_the_totals_of_grades_csv(course):
     run_dlbasics("report", LR.id, "--course", course)
     with (course / "grades" / LR.id / "grades.csv").open(newline="", encoding="utf-8") as handle:
         totals = {row["student"].lstrip("'"): float(row["total"]) for row in csv.DictReader(handle)}
-    run_dlbasics("export", "canvas", "--course", course)
+    run_dlbasics("export", "canvas", "--course", course, "--allow-unmatched")
     rows = read_csv(course / "grades" / "canvas-grades.csv")[2:]
     exported = {row[2].lstrip("'"): float(row[5]) for row in rows}
     assert exported == {sid: totals[sid] for sid, *_ in ROSTER}
@@ -230,7 +238,7 @@ def test_a_grader_fault_is_exported_but_flagged(course):
     gradebook.record(result(LR, "carl", lost=("train_model",), status=GRADER_ERROR), "version", "fingerprint",
                      "limits")
     gradebook.close()
-    process = run_dlbasics("export", "canvas", "--course", course, check=False)
+    process = run_dlbasics("export", "canvas", "--course", course, "--allow-unmatched", check=False)
     assert process.returncode == 1 and "the grader itself failed on carl" in process.stderr
     rows = {row[2].lstrip("'"): row for row in read_csv(course / "grades" / "canvas-grades.csv")[2:]}
     assert float(rows["carl"][5]) == AUTO[LR.id] - points_of(LR, "train_model")
@@ -239,6 +247,6 @@ def test_a_grader_fault_is_exported_but_flagged(course):
 def test_the_course_configuration_is_read_as_written(course):
     from autograder.report.lms import export
 
-    exported = export("canvas", load(course), course / "x.csv")
+    exported = export("canvas", load(course), course / "x.csv", allow_unmatched=True)
     assert exported.assignments == [LR.id, GD.id] and exported.students == len(ROSTER)
     assert not exported.faults

@@ -166,7 +166,16 @@ def test_the_whole_loop(course, tmp_path):
     assert set(rows) == {"alice", "bob", "jane", "carl"}  # every roster student, and only them
     assert rows["carl"]["status"] == "no submission" and float(rows["carl"]["total"]) == 0
     assert float(rows["alice"]["automatic"]) == AUTO and rows["alice"]["days late"] == "0"
-    assert rows["jane"]["days late"] == "2"
+    # The files' times are the download's, not the submissions': Canvas's _LATE marker counts one
+    # started day and says so, until the instructor gives the recorded time.
+    assert rows["jane"]["days late"] == "1" and "late per Canvas, time unknown" in rows["jane"]["note"]
+    assert "late per Canvas" in first.stderr and "jane" in first.stderr
+    assert rows["alice"]["submitted"] == "" and rows["alice"]["file"] == "alice@uni.edu.ipynb"
+    times = tmp_path / "times.csv"
+    times.write_text(f"student,time\njane,{(DUE + dt.timedelta(days=1, hours=1)).isoformat()}\n")  # 2 started days
+    run_dlbasics("grade", ASSIGNMENT.id, canvas, "--course", course, "--quiet", "--times", times)
+    rows = rows_of(out / "grades.csv")  # jane's grade is reused (same bytes); her time is the new record's
+    assert rows["jane"]["days late"] == "2" and rows["jane"]["note"] == ""
     assert float(rows["jane"]["late penalty"]) == pytest.approx(0.2 * float(rows["jane"]["max"]))
     assert rows["bob"]["days late"] == "0"  # 2 days late, but a 3-day extension
     assert rows["jane"][WRITTEN] == "0"  # an untouched written answer scores 0 without anyone grading it
@@ -221,3 +230,38 @@ def test_the_whole_loop(course, tmp_path):
     assert anonymous.returncode == 0
     review = (out / "review" / f"{WRITTEN}.html").read_text()
     assert "alice" not in review and "anon-" in review
+
+
+def test_a_file_on_no_roster_line_is_reported_refused_by_export_then_renamed_or_dropped(course, tmp_path):
+    folder = tmp_path / "strays"
+    write(reference(), folder / "c.c@home.example.ipynb")  # carl's private address: on no roster line
+    graded = run_dlbasics("grade", ASSIGNMENT.id, folder, "--course", course, "--quiet")
+    assert "maps to no roster student" in graded.stderr and "c.c@home.example" in graded.stderr
+    out = course / "grades" / ASSIGNMENT.id
+    stray = "c.c@home.example"
+    assert rows_of(out / "grades.csv")["carl"]["status"] == "no submission"
+    refused = run_dlbasics("export", "canvas", "--course", course, check=False)
+    assert refused.returncode == 2 and stray in refused.stderr
+    scores = tmp_path / "scores.csv"
+    scores.write_text(f"student,question,points,comment\n{stray},{WRITTEN},2,Good.\n")
+    run_dlbasics("import-scores", ASSIGNMENT.id, scores, "--course", course)
+
+    run_dlbasics("rename", ASSIGNMENT.id, stray, "carl", "--course", course)
+    rows = rows_of(out / "grades.csv")
+    assert stray not in rows and float(rows["carl"]["automatic"]) == AUTO
+    assert float(rows["carl"][WRITTEN]) == 2  # the hand score followed the rename
+    assert run_dlbasics("export", "canvas", "--course", course).returncode == 0
+    taken = run_dlbasics("rename", ASSIGNMENT.id, "carl", "alice", "--course", course, check=False)
+    assert taken.returncode == 2 and "already has a grade" in taken.stderr
+
+    run_dlbasics("drop", ASSIGNMENT.id, "carl", "--course", course)
+    rows = rows_of(out / "grades.csv")
+    assert rows["carl"]["status"] == "no submission" and float(rows["carl"]["total"]) == 0
+    import sqlite3
+
+    db = sqlite3.connect(out / "gradebook.sqlite")
+    statuses = [row[0] for row in db.execute("SELECT status FROM history WHERE student='carl' ORDER BY graded_at")]
+    db.close()
+    assert statuses[0] != "dropped" and f"renamed from {stray}" in statuses and statuses[-1] == "dropped"
+    missing = run_dlbasics("drop", ASSIGNMENT.id, "carl", "--course", course, check=False)
+    assert missing.returncode == 2 and "nothing was changed" in missing.stderr

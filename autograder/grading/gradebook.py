@@ -201,6 +201,56 @@ class Gradebook:
                              seed_fingerprint, result.auto_total, result.status, json.dumps(questions)))
         return _load(row[0]) if row else None
 
+    def set_record(self, assignment: str, student: str, submitted_at: str | None, time_note: str,
+                   late_marker: bool) -> None:
+        """Refresh a stored grade's submission record (time, its note, a late marker) from intake.
+
+        Lateness is computed from the newest record on every run: a grade reused for unchanged
+        bytes must not carry the time of an older download.
+        """
+        with self._transaction():
+            row = self.db.execute("SELECT result FROM grades WHERE assignment=? AND student=?",
+                                  (assignment, student)).fetchone()
+            if row is None:
+                return
+            result = _load(row[0])
+            result.submitted_at, result.time_note, result.late_marker = submitted_at, time_note, late_marker
+            self.db.execute("UPDATE grades SET result=? WHERE assignment=? AND student=?",
+                            (json.dumps(result.to_json()), assignment, student))
+
+    def drop(self, assignment: str, student: str) -> None:
+        """Remove a student's grade and hand scores; the history keeps every grade and says it was dropped."""
+        with self._transaction():
+            row = self.db.execute("SELECT content_hash, grader_version, seed_fingerprint, auto_total FROM grades "
+                                  "WHERE assignment=? AND student=?", (assignment, student)).fetchone()
+            if row is None:
+                raise KeyError(student)
+            self.db.execute("DELETE FROM grades WHERE assignment=? AND student=?", (assignment, student))
+            self.db.execute("DELETE FROM manual_scores WHERE assignment=? AND student=?", (assignment, student))
+            self.db.execute("INSERT INTO history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            (assignment, student, time.time(), row[0], row[1], row[2], row[3], "dropped", "{}"))
+
+    def rename(self, assignment: str, old: str, new: str) -> None:
+        """Give ``old``'s grade, hand scores and history to ``new`` (who must have no grade yet)."""
+        with self._transaction():
+            row = self.db.execute("SELECT result FROM grades WHERE assignment=? AND student=?",
+                                  (assignment, old)).fetchone()
+            if row is None:
+                raise KeyError(old)
+            if self.db.execute("SELECT 1 FROM grades WHERE assignment=? AND student=?", (assignment, new)).fetchone():
+                raise ValueError(new)
+            result = _load(row[0])
+            result.student = new
+            self.db.execute("UPDATE grades SET student=?, result=? WHERE assignment=? AND student=?",
+                            (new, json.dumps(result.to_json()), assignment, old))
+            self.db.execute("DELETE FROM manual_scores WHERE assignment=? AND student=?", (assignment, new))
+            self.db.execute("UPDATE manual_scores SET student=? WHERE assignment=? AND student=?",
+                            (new, assignment, old))
+            self.db.execute("UPDATE history SET student=? WHERE assignment=? AND student=?", (new, assignment, old))
+            self.db.execute("INSERT INTO history SELECT assignment, student, ?, content_hash, grader_version, "
+                            "seed_fingerprint, auto_total, ?, '{}' FROM grades WHERE assignment=? AND student=?",
+                            (time.time(), f"renamed from {old}", assignment, new))
+
     def settings(self, assignment: str) -> set[tuple[str, str]]:
         """The (seed fingerprint, limits) pairs the assignment's current grades were made with."""
         with self.lock:

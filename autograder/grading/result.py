@@ -99,7 +99,9 @@ class Result:
     auto_total: float = 0.0
     auto_max: float = 0.0
     max_points: float = 0.0  # automatic plus written
-    submitted_at: str | None = None  # ISO time, from intake (nbgrader's timestamp.txt or the file)
+    submitted_at: str | None = None  # ISO time in UTC from a record (see grading/intake.py), None: unknown
+    time_note: str = ""  # why the time is unknown or was not believed (intake)
+    late_marker: bool = False  # the platform marked it late without a time (Canvas's _LATE)
     traceback: str = ""  # a grader fault's traceback, for instructors
 
     def checks_of(self, question: str) -> list[CheckResult]:
@@ -142,6 +144,7 @@ class Result:
                 seconds=_num(data.get("seconds") or 0.0), auto_total=_num(data.get("auto_total", 0.0)),
                 auto_max=_num(data.get("auto_max", 0.0)), max_points=_num(data.get("max_points", 0.0)),
                 submitted_at=data.get("submitted_at") if isinstance(data.get("submitted_at"), str) else None,
+                time_note=_cut(_str(data.get("time_note", ""))), late_marker=data.get("late_marker") is True,
                 traceback=_cut(data.get("traceback", "")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:

@@ -95,7 +95,7 @@ class RunOutcome:
 
 def grade_class(assignment, inputs: list[Path], gradebook, context: GradingContext, *, jobs: int | None = None,
                 regrade: bool = False, cluster: str | None = None, security=None, progress=None, on_settings=None,
-                on_skipped=None) -> RunOutcome:
+                on_skipped=None, times: Path | None = None, replace: bool = False, on_warnings=None) -> RunOutcome:
     """Grade a class into ``gradebook``: intake, settings, grading (here or on a Dask cluster).
 
     The caller writes the outputs from the gradebook afterwards
@@ -103,7 +103,10 @@ def grade_class(assignment, inputs: list[Path], gradebook, context: GradingConte
 
     ``progress(total)`` returns a context manager with ``update(n)`` (a tqdm bar) or is None;
     ``on_skipped(skipped)`` hears at once which files intake passed over and why;
-    ``on_settings(differences)`` hears, before grading, which settings a regrade changes.
+    ``on_settings(differences)`` hears, before grading, which settings a regrade changes;
+    ``on_warnings(lines)`` hears what intake could not settle (times unknown, files on no roster
+    line, older submissions kept out); ``times``: the instructor's CSV of submission times;
+    ``replace``: grade an older submission over a newer graded one.
     Raises :class:`NothingToGrade`, :class:`SettingsChanged`, ``SandboxUnavailable``,
     ``ClusterUnavailable``; anything a student did is a row, never an exception.
     """
@@ -111,14 +114,18 @@ def grade_class(assignment, inputs: list[Path], gradebook, context: GradingConte
 
     from autograder.grading.batch import Batch
     from autograder.grading.grade import UNREADABLE, empty_result
-    from autograder.grading.intake import find_submissions
+    from autograder.grading.intake import collect, keep_newer, read_times
 
     course = context.course
-    submissions, skipped, problems = find_submissions(inputs, assignment, course.roster if course else None)
+    intake = collect(inputs, assignment, course, read_times(times) if times else None)
+    submissions, skipped, problems = intake.submissions, intake.skipped, intake.problems
     if on_skipped:
         on_skipped(skipped)
     if not submissions and not problems:
         raise NothingToGrade("no notebooks found in " + ", ".join(map(str, inputs)))
+    submissions, kept = keep_newer(submissions, {r.student: r for r in gradebook.results(assignment.id)}, replace)
+    if on_warnings:
+        on_warnings(intake.warnings + kept)
     batch = Batch(assignment, context, jobs=jobs)
     differences = check_settings(gradebook, batch, context.seed_source, regrade)
     outcome = RunOutcome(list(batch.template.points))
@@ -142,5 +149,8 @@ def grade_class(assignment, inputs: list[Path], gradebook, context: GradingConte
         else:
             batch.run(submissions, gradebook=gradebook, on_result=count, progress=bar)
     outcome.seconds = time.monotonic() - started
+    for submission in submissions:  # the newest record, also for a grade reused for unchanged bytes
+        gradebook.set_record(assignment.id, submission.student, submission.submitted_at, submission.time_note,
+                             submission.late_marker)
     outcome.changes = batch.changes
     return outcome

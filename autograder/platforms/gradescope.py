@@ -59,8 +59,6 @@ PACKAGE = KIT_ROOT / "autograder"
 # What Gradescope unpacks an upload into: a few files, or a repository. A tree of thousands of
 # entries is no notebook submission, and walking it is bounded: past this many files, stop.
 MAX_SUBMISSION_ENTRIES = 5000
-# The list of notebooks found is shown to the student when there are several: a few names, each cut.
-SHOWN_NAMES, SHOWN_NAME_CHARS = 10, 100
 # A grader fault's reason in the student's output (the full traceback goes to stdout, for instructors).
 MAX_REASON_CHARS = 500
 
@@ -296,46 +294,22 @@ def load_config(source: Path, assignment_id: str) -> dict:
     return config
 
 
-def _ignored_folder(name: str) -> bool:
-    # As intake does: hidden folders (Jupyter's .ipynb_checkpoints/x-checkpoint.ipynb) hold copies,
-    # not a second answer; so does the folder macOS adds to a zip (__MACOSX/._x.ipynb). A hidden
-    # file is the student's own ('..dots.ipynb' is a notebook).
-    return name.startswith(".") or name == "__MACOSX"
-
-
-def find_notebook(folder: Path, preferred: str) -> tuple[Path | None, str, str]:
+def find_notebook(folder: Path, assignment) -> tuple[Path | None, str, str]:
     """The notebook to grade under ``folder``: ``(path, "", "")`` or ``(None, status, reason)``.
 
-    The only ``.ipynb`` there, or the one named like the template among several; none or an
-    ambiguous several is a reason shown to the student, not a guess. Links are listed, never
-    followed (grading then refuses a linked file, as ``dlbasics grade`` does).
+    The one finder of :mod:`autograder.grading.intake` (the same rules as ``dlbasics grade``:
+    hidden and ``__MACOSX`` folders skipped, links listed but never followed, among several the
+    newest, then the one holding answers, then the one named like the template); none or an
+    ambiguous several is a reason shown to the student, not a guess.
     """
     from autograder.grading.grade import NO_SUBMISSION, UNREADABLE
+    from autograder.grading.intake import find_notebook as find
 
-    if not folder.is_dir() or folder.is_symlink():
-        return None, NO_SUBMISSION, f"nothing was submitted: upload {preferred}"
-    candidates: list[Path] = []
-    seen = 0
-    for where, folders, files in os.walk(folder):  # never descends into a linked folder
-        folders[:] = sorted(name for name in folders if not _ignored_folder(name))
-        for name in sorted(files):
-            seen += 1
-            if seen > MAX_SUBMISSION_ENTRIES:
-                return None, UNREADABLE, (f"the submission holds over {MAX_SUBMISSION_ENTRIES} files: upload only "
-                                          f"{preferred}")
-            if name.lower().endswith(".ipynb"):
-                candidates.append(Path(where) / name)
-    if len(candidates) == 1:
-        return candidates[0], "", ""
-    named = [path for path in candidates if path.name == preferred]
-    if len(named) == 1:
-        return named[0], "", ""
-    if not candidates:
-        return None, NO_SUBMISSION, f"no notebook (.ipynb file) was found in the submission: upload {preferred}"
-    listing = ", ".join(str(path.relative_to(folder))[:SHOWN_NAME_CHARS] for path in candidates[:SHOWN_NAMES])
-    more = ", ..." if len(candidates) > SHOWN_NAMES else ""
-    return None, UNREADABLE, (f"{len(candidates)} notebooks were submitted ({listing}{more}) and it is not clear "
-                              f"which to grade: submit only {preferred}")
+    path, reason = find(folder, assignment, limit=MAX_SUBMISSION_ENTRIES)
+    if path is not None:
+        return path, "", ""
+    nothing = reason.startswith(("nothing was submitted", "no notebook"))
+    return None, NO_SUBMISSION if nothing else UNREADABLE, reason
 
 
 def secure_results_dir(results: Path) -> None:
@@ -416,6 +390,27 @@ def submitters(root: Path) -> str:
     return "gradescope:" + "+".join(ids) if ids else STUDENT
 
 
+def submission_time(root: Path) -> tuple[str | None, str]:
+    """When Gradescope received the submission: ``created_at`` of ROOT/submission_metadata.json.
+
+    Gradescope writes that file itself (the student cannot); its time is checked like every
+    other record (:func:`autograder.grading.intake.checked_time`) and never stops the run.
+    """
+    from autograder.grading.intake import checked_time
+
+    path = root / "submission_metadata.json"
+    try:
+        if path.is_symlink() or not path.is_file():
+            return None, ""
+        with path.open("rb") as handle:
+            created = json.loads(handle.read(METADATA_BYTES)).get("created_at")
+    except (OSError, ValueError, AttributeError):
+        return None, "Gradescope's submission_metadata.json cannot be read: time unknown"
+    if not isinstance(created, str):
+        return None, ""
+    return checked_time(created, "Gradescope's submission metadata", dt.datetime.now(dt.UTC), None)
+
+
 def grade_submission(assignment_name: str, root: Path) -> tuple[dict, dict]:
     """Grade ROOT/submission with the packaged settings; return ``(result, results.json payload)``."""
     from autograder.context import GradingContext
@@ -426,7 +421,7 @@ def grade_submission(assignment_name: str, root: Path) -> tuple[dict, dict]:
 
     assignment, config = packaged_assignment(assignment_name, root / "source")
     template = load_template(assignment)
-    path, status, reason = find_notebook(root / "submission", assignment.notebook)
+    path, status, reason = find_notebook(root / "submission", assignment)
     context = GradingContext(config["seed"], "the autograder zip", config["limits"], None, isolation_mode())
     in_effect = context.seed_fingerprint
     started_sandbox = 0.0
@@ -445,6 +440,7 @@ def grade_submission(assignment_name: str, root: Path) -> tuple[dict, dict]:
             worker.stop()
         # What the cold start costs apart from grading: mostly the worker importing torch.
         started_sandbox = time.monotonic() - began - result.seconds
+    result.submitted_at, result.time_note = submission_time(root)
     payload = results_json(result, marks(result), manual_tests=False)
     # Stored by Gradescope, not shown to students: which seed (its fingerprint only) and sandbox graded it.
     payload["extra_data"] = {"dlbasics": {"assignment": assignment.id, "status": str(result.status),

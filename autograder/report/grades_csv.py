@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 from autograder.grading.result import Result
 from autograder.report.context import Context
@@ -17,16 +18,19 @@ def render(results: list[Result], questions: list[str], written: list[str],
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     # csv_row: numbers stay numbers, every string (the student id above all) cannot be a formula.
-    writer.writerow(csv_row(["student", *questions, *written, "automatic", "submitted", "days late", "late penalty",
-                             "total", "max", "status", "note"]))
+    writer.writerow(csv_row(["student", *questions, *written, "automatic", "file", "submitted", "days late",
+                             "late penalty", "total", "max", "status", "note"]))
     for r in sorted(results, key=lambda r: r.student):
         mark = (all_marks or {}).get(r.student) or marks(r)
         notes = [f"{q}: the answer changed after it was graded by hand" for q in sorted(mark.stale)]
+        notes += [r.time_note] if r.time_note else []
         if r.isolation_note:
             notes.append(r.isolation_note)  # the grader's machine: the instructor's to know, not in feedback
         note = "; ".join(notes)
+        # The graded file's own name (the path up to it is the instructor's folder, not the student's).
+        graded = Path(r.file).name if r.file and r.file != "-" else ""
         points = [r.questions[q].points if q in r.questions else 0 for q in questions]
-        writer.writerow(csv_row([r.student, *points, *[mark.manual.get(q, "") for q in written], r.auto_total,
+        writer.writerow(csv_row([r.student, *points, *[mark.manual.get(q, "") for q in written], r.auto_total, graded,
                                  mark.submitted_at or "", mark.days_late, mark.penalty, mark.total,
                                  r.max_points, str(r.status), note]))
     return buffer.getvalue()

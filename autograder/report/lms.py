@@ -38,7 +38,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,26 +90,9 @@ def _names(items) -> str:
 
 
 def _config(course: Course, platform: str) -> dict:
-    """The course.toml table of ``platform`` (``[canvas]`` / ``[moodle]``), or an empty one."""
-    path = course.root / "course.toml"
-    try:
-        config = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise LmsError(f"{path} cannot be read ({error})") from None
-    table = config.get(platform, {})
-    if not isinstance(table, dict):
-        raise LmsError(f"{path}: [{platform}] must be a table")
-    names = table.get("assignments", {})
-    if not isinstance(names, dict) or not all(isinstance(v, str) and v.strip() for v in names.values()):
-        raise LmsError(f'{path}: [{platform}.assignments] maps an assignment id to its column name, e.g. '
-                       f'"01-linear-regression" = "Linear regression (12345)"')
-    from autograder.checks import ASSIGNMENTS
-
-    unknown = set(names) - set(ASSIGNMENTS)
-    if unknown:
-        raise LmsError(f"{path}: [{platform}.assignments] names unknown assignment(s) {_names(unknown)}; "
-                       f"the assignments are: {', '.join(ASSIGNMENTS)}")
-    return table
+    """The course.toml table of ``platform`` (``[canvas]`` / ``[moodle]``), read and checked once by
+    :func:`autograder.course.load` (unknown keys and assignment ids are refused there)."""
+    return course.tables.get(platform, {})
 
 
 def _roster_column(course: Course, table: dict, key: str, default: str, platform: str) -> str:
@@ -121,15 +103,20 @@ def _roster_column(course: Course, table: dict, key: str, default: str, platform
     return column
 
 
-def columns(course: Course) -> tuple[list[Column], list[str], list[str]]:
-    """Every graded assignment's totals per roster student; ``(columns, warnings, faults)``."""
+class Unmatched(LmsError):
+    """A graded submission maps to no roster student: exporting would give that student 0."""
+
+
+def columns(course: Course) -> tuple[list[Column], list[str], list[str], dict[str, set[str]]]:
+    """Every graded assignment's totals per roster student; ``(columns, warnings, faults, unmatched)``,
+    ``unmatched``: assignment id -> the graded submissions on no roster line."""
     from autograder.checks import ASSIGNMENTS
     from autograder.grading.grade import GRADER_ERROR, load_template
     from autograder.grading.gradebook import Gradebook
     from autograder.report.outputs import marks
 
     roster = {student.id for student in course.roster}
-    found, warnings, faults = [], [], []
+    found, warnings, faults, unmatched = [], [], [], {}
     for assignment in ASSIGNMENTS.values():
         path = course.grades_dir(assignment.id) / "gradebook.sqlite"
         if not path.is_file():
@@ -163,10 +150,11 @@ def columns(course: Course) -> tuple[list[Column], list[str], list[str]]:
                             "(or changed since): their totals do not count them yet (dlbasics scores-template)")
         strangers = set(results) - roster
         if strangers:
+            unmatched[assignment.id] = strangers
             warnings.append(f"{assignment.id}: graded but not on the roster, so not exported: {_names(strangers)} "
                             "(add them to roster.csv, or rename their files to their roster id and regrade)")
         found.append(Column(assignment.id, sum(template.points.values()) + sum(template.written.values()), totals))
-    return found, warnings, faults
+    return found, warnings, faults, unmatched
 
 
 def _column_names(course: Course, table: dict, found: list[Column], platform: str) -> tuple[list[str], list[str]]:
@@ -249,7 +237,7 @@ def render(rows: list[list]) -> str:
     return buffer.getvalue()
 
 
-def export(platform: str, course: Course, out: Path | None = None) -> Export:
+def export(platform: str, course: Course, out: Path | None = None, allow_unmatched: bool = False) -> Export:
     """Write the CSV of ``platform`` for ``course``; return what was written and what to look at."""
     from autograder.report.outputs import write_atomic
 
@@ -260,7 +248,7 @@ def export(platform: str, course: Course, out: Path | None = None) -> Export:
                        f"({','.join(ROSTER_COLUMNS)}; lms_id is Canvas's user id)")
     table = _config(course, platform)
     try:
-        found, warnings, faults = columns(course)
+        found, warnings, faults, unmatched = columns(course)
     except CourseError as error:
         raise LmsError(str(error)) from None
     if not found:
@@ -268,6 +256,13 @@ def export(platform: str, course: Course, out: Path | None = None) -> Export:
                        f"{course.root / 'grades'}): grade first, with dlbasics grade ... --course {course.root}")
     headers, named = _column_names(course, table, found, platform)
     rows, more = (canvas_rows if platform == "canvas" else moodle_rows)(course, found, headers, table)
+    if unmatched and not allow_unmatched:
+        # A roster student whose file this is would be exported as 0: refuse until it is settled.
+        raise Unmatched("graded submission(s) on no roster line: " + "; ".join(
+            f"{assignment}: {_names(students)}" for assignment, students in sorted(unmatched.items()))
+            + ". A roster student whose file this is would export 0: give it to its student (dlbasics rename "
+              "ASSIGNMENT ID ROSTER_ID), add them to roster.csv, drop what is no one's (dlbasics drop ASSIGNMENT "
+              "ID), or export anyway with --allow-unmatched; nothing was written")
     target = out or course.root / "grades" / f"{platform}-grades.csv"
     write_atomic(target, render(rows))
     return Export(target, len(course.roster), [c.assignment_id for c in found], warnings + named + more, faults,

@@ -149,10 +149,15 @@ def marks(result: Result, manual: dict | None = None, course=None) -> Marks:
         else:
             out.manual[question] = points
     subtotal = result.auto_total + sum(out.manual.values())
-    if course is not None and out.submitted_at:
+    if course is not None and (out.submitted_at or result.late_marker):
         due = course.due.get(result.assignment)
-        when = dt.datetime.fromisoformat(out.submitted_at)
+        try:  # a stored time is the gradebook's data: one that cannot be read counts as unknown
+            when = dt.datetime.fromisoformat(out.submitted_at).astimezone(dt.UTC) if out.submitted_at else None
+        except (ValueError, OverflowError, TypeError):
+            when = None
         out.days_late = course.late.days_late(when, due, course.extension(result.student, result.assignment))
+        if when is None and result.late_marker and due is not None:
+            out.days_late = 1  # late per the platform, time unknown: at least one started day
         out.penalty = min(subtotal, course.late.penalty(out.days_late, result.max_points))
     out.total = subtotal - out.penalty
     return out
