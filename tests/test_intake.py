@@ -243,3 +243,40 @@ def test_a_failed_write_stops_nothing_and_the_outputs_are_regenerated_from_the_g
     report = run_dlbasics("report", ASSIGNMENT.id, "--out", out)
     assert "2 submission(s)" in report.stdout
     assert json.loads((student_folder(out, "alice") / "results.json").read_text())["score"] == FULL
+
+
+def _nested(root, depth: int):
+    """``depth`` folders one inside the other under ``root`` (made without recursion), deepest returned."""
+    where = root
+    for _ in range(depth):
+        where = where / "a"
+        os.mkdir(where)
+    return where
+
+
+def test_an_upload_nested_deeper_than_any_stack_is_the_students_zero_not_a_crash(tmp_path, solution_notebook):
+    """A zip of 1 100 nested folders made Python 3.11's recursive os.walk raise RecursionError: the
+    Gradescope runner's "internal error", and a class batch that stopped."""
+    from autograder.grading.intake import MAX_FOLDER_DEPTH, find_notebook
+
+    assignment = ASSIGNMENTS["01-linear-regression"]
+    deep = tmp_path / "deep"
+    deep.mkdir()
+    write(solution_notebook(assignment.id), _nested(deep, 1100) / assignment.notebook)
+    path, reason = find_notebook(deep, assignment)
+    assert path is None and "no notebook" in reason
+    shallow = tmp_path / "shallow"
+    shallow.mkdir()
+    write(solution_notebook(assignment.id), _nested(shallow, MAX_FOLDER_DEPTH) / assignment.notebook)
+    assert find_notebook(shallow, assignment)[0] is not None  # as deep as an unzipped download can be: found
+    # In a class: the deep folder is a student's row, the others are graded, the run ends 0.
+    subs = tmp_path / "class"
+    (subs / "deep").mkdir(parents=True)
+    write(solution_notebook(assignment.id), _nested(subs / "deep", 1100) / assignment.notebook)
+    write(solution_notebook(assignment.id), subs / "honest.ipynb")
+    out = tmp_path / "out"
+    run = run_dlbasics("grade", assignment.id, subs, "--out", out, "--quiet",
+                       env={"DLBASICS_SEED": "the intake test's secret seed"})
+    graded = read_outputs(out, run)
+    assert graded.rows["honest"]["total"] == str(sum(load_template(assignment).points.values())).rstrip("0").rstrip(".")
+    assert "deep" not in graded.rows or float(graded.rows["deep"]["total"]) == 0

@@ -222,6 +222,10 @@ SHOWN_NAMES, SHOWN_NAME_CHARS = 8, 100
 # A student's folder with more files than this is not a submission but a payload: listing it
 # would cost time for nothing (the Gradescope runner has the same bound).
 MAX_FOLDER_ENTRIES = 1000
+# Folders below a submission's own that are looked into: a notebook is one or two levels down
+# (an unzipped download: student/assignment/notebook); an upload nested deeper is a payload (an
+# uploaded zip of 1 100 nested folders once made Python 3.11's recursive os.walk fail).
+MAX_FOLDER_DEPTH = 16
 
 
 def _ignored(name: str) -> bool:
@@ -230,17 +234,46 @@ def _ignored(name: str) -> bool:
     return name.startswith(".") or name == "__MACOSX"
 
 
+def _walk(folder: Path, skipped: list):
+    """``(folder, subfolders, files)`` below ``folder``, top-down, iteratively (no recursion, so no
+    depth can exhaust the stack), at most :data:`MAX_FOLDER_DEPTH` levels deep, never through a
+    link (listed in ``skipped``), hidden and ``__MACOSX`` folders left out."""
+    stack = [(str(folder), 0)]
+    while stack:
+        where, depth = stack.pop()
+        try:
+            entries = sorted(os.scandir(where), key=lambda e: e.name)
+        except OSError:
+            continue
+        folders, files = [], []
+        for entry in entries:
+            if entry.is_symlink():
+                if entry.is_dir():  # follows the link only to say what it is; never descends
+                    skipped.append(Skipped(Path(entry.path), "a symbolic link (never followed)"))
+                else:
+                    files.append(entry.name)  # read_submission refuses it with the reason
+            elif entry.is_dir(follow_symlinks=False):
+                if not _ignored(entry.name):
+                    folders.append(entry.name)
+            else:
+                files.append(entry.name)
+        yield where, folders, files
+        if depth >= MAX_FOLDER_DEPTH:
+            if folders:
+                skipped.append(Skipped(Path(where), f"folders nested deeper than {MAX_FOLDER_DEPTH} levels are "
+                                                    "not looked into"))
+            continue
+        stack.extend((os.path.join(where, name), depth + 1) for name in reversed(folders))
+
+
 def notebooks_in(folder: Path, limit: int = MAX_FOLDER_ENTRIES,
                  stamps: list | None = None) -> tuple[list[Path], list[Skipped], str]:
     """Every ``.ipynb`` under ``folder`` (never through a link), what was passed over, and a
     reason if the folder cannot be a submission (too many files); each ``timestamp.txt`` seen
     is appended to ``stamps``."""
     found, skipped, seen = [], [], 0
-    for where, folders, files in os.walk(folder):  # os.walk never descends into a linked folder
-        for name in folders:
-            if Path(where, name).is_symlink():
-                skipped.append(Skipped(Path(where, name), "a symbolic link (never followed)"))
-        folders[:] = sorted(name for name in folders if not _ignored(name) and not Path(where, name).is_symlink())
+    for where, folders, files in _walk(folder, skipped):
+        seen += len(folders)  # a folder counts as an entry: a tree of empty folders is a payload too
         for name in sorted(files):
             seen += 1
             if seen > limit:
