@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # System packages the kit uses: bubblewrap (the grader's sandbox) and, for the browser test,
-# Debian's chromium + chromium-driver. Installs what is missing when run as root; otherwise
-# says what to install and carries on (the grader then reports reduced isolation).
+# Debian's chromium (driven by playwright; chromium-driver was for selenium, which nothing uses).
+# Installs what is missing when run as root; otherwise says what to install and carries on (the
+# grader then reports reduced isolation).
 set -euo pipefail
 want=()
 command -v bwrap >/dev/null 2>&1 || want+=(bubblewrap)
 if [ "${1:-}" = "--browser" ]; then
   command -v chromium >/dev/null 2>&1 || want+=(chromium)
-  command -v chromedriver >/dev/null 2>&1 || want+=(chromium-driver)
 fi
 [ ${#want[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
