@@ -4,8 +4,8 @@
   venv), install what ``requirements.txt`` says; the notebook, with the reference answers typed in,
   runs in that venv's Jupyter (``jupyter nbconvert --execute``) and every self-check passes. The torch
   line asks PyTorch's CPU index, which this machine cannot reach: pip retries it, then takes the CPU
-  wheel of the machine's configured find-links (the same build, 2.13.0+cpu); elsewhere it comes from
-  that index.
+  wheel of the machine's configured find-links (the same build, 2.13.0+cpu), and torch's dependencies
+  from PyPI, given as an extra index for this run (elsewhere all come from that index).
 * Google Colab: the kernel starts in a folder that holds the uploaded notebook and the zip, not
   unpacked. The notebook's first code cell unpacks ``selfcheck/`` from the zip and the self-check runs
   (no network: the child has none, see ``offline``); without the zip the cell says how to upload it.
@@ -123,6 +123,12 @@ def test_the_readme_commands_in_a_clean_venv_give_a_working_selfcheck(handouts, 
     # The student's shell: none of this kit's venv, a home of its own.
     env = {key: value for key, value in os.environ.items() if not key.startswith(("VIRTUAL_ENV", "PYTHON"))}
     env.update(HOME=str(home), PATH="/usr/local/bin:/usr/bin:/bin", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    # The torch line's --index-url is PyTorch's CPU index, which also serves torch's dependencies
+    # (filelock, sympy, ...). It is out of reach here: PyPI, an extra index for this run only, serves them
+    # instead, and the machine's find-links the 2.13.0+cpu wheel itself (see the module docstring).
+    configured = subprocess.run([sys.executable, "-m", "pip", "config", "get", "global.extra-index-url"],
+                                capture_output=True, text=True).stdout.split()
+    env["PIP_EXTRA_INDEX_URL"] = " ".join(["https://pypi.org/simple", *configured])
     for command in readme_commands(readme):
         done = subprocess.run(["bash", "-c", command], cwd=folder, env=env, capture_output=True, text=True,
                               timeout=1200)
@@ -133,7 +139,8 @@ def test_the_readme_commands_in_a_clean_venv_give_a_working_selfcheck(handouts, 
     assert "\nnbgrader==" not in f"\n{installed}" and "\ndlbasics==" not in f"\n{installed}"
     assert f"\ntorch=={student_pins()['torch']}" in f"\n{installed}"
     # The kit is not importable there: the self-check is the zip's selfcheck/ alone.
-    kit = subprocess.run([str(venv / "bin" / "python"), "-c", "import autograder"], capture_output=True, env=env)
+    kit = subprocess.run([str(venv / "bin" / "python"), "-c", "import autograder"], capture_output=True, env=env,
+                         cwd=folder)
     assert kit.returncode != 0
     answered = reference_notebook(folder)
     executed = subprocess.run([str(venv / "bin" / "jupyter"), "nbconvert", "--to", "notebook", "--execute",
