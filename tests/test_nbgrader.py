@@ -404,7 +404,8 @@ def test_a_copied_assignment_folder_leaves_the_hidden_blocks_verdicts_unchanged(
     with mock.patch.dict(os.environ, {"DLBASICS_COURSE": str(seed_course(course.root))}), \
             mock.patch.object(nbgrader_hidden, "CALL_SECONDS", 120.0):
         alone = verdicts()
-        assert list(alone.values()).count("failed") == 1 and f"check_{next(iter(answers))}" in alone, alone
+        # The wrong answer's question fails (others that call it may too), the rest pass.
+        assert alone[f"check_{next(iter(answers))}"] == "failed" and "passed" in alone.values(), alone
         copy = tmp_path / f"{assignment.id}-copy"
         shutil.copytree(assignment.folder, copy, ignore=IGNORE)
         with mock.patch.dict(ASSIGNMENTS, {copy.name: Assignment(copy.name, copy, assignment.notebook)}):
