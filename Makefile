@@ -8,10 +8,19 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test setup system system-browser build solutions lint bench clean
 
-$(STAMP): requirements.lock pyproject.toml
+# torch first, alone, the CPU build: from the default index torch on Linux is the CUDA build (about
+# 19 nvidia-*/triton packages, several GB). A machine whose pip is configured with a local CPU wheel
+# (find-links, as the kit's build machine and CI have) installs that one without asking any index
+# (--no-index fails at once where there is none); elsewhere it comes from PyTorch's CPU index.
+# TORCH_INDEX= (empty) takes the first torch the configured indexes offer.
+TORCH := $(shell sed -n 's/^torch==//p' requirements-grading.lock)
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+
+$(STAMP): requirements-grading.lock requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q --no-deps --no-index torch==$(TORCH) 2>/dev/null || \
+	  $(BIN)/pip install -q --no-deps $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) torch==$(TORCH)
+	$(BIN)/pip install -q -r requirements-dev.lock
 	$(BIN)/pip install -q --no-deps -e .
 	touch $(STAMP)
 

@@ -103,6 +103,21 @@ def cmd_handout(args) -> int:
     return 0
 
 
+def cmd_nbgrader_source(args) -> int:
+    """nbgrader's source/<id>/ of one assignment: the notebook with its markup and selfcheck/, no grader file."""
+    from autograder.checks import get_assignment
+    from autograder.platforms.nbgrader import NbgraderSourceError, write_source
+
+    assignment = get_assignment(args.assignment)
+    try:
+        target = write_source(assignment, Path(args.course_dir))
+    except NbgraderSourceError as error:
+        return _fail(terminal_text(str(error)))
+    print(f"wrote {target}: the notebook and selfcheck/ only. Then, in {args.course_dir}: "
+          f"nbgrader generate_assignment {assignment.id} (see nbgrader_config.py for autograde)")
+    return 0
+
+
 def cmd_init(args) -> int:
     from autograder.course import init
 
@@ -532,6 +547,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
     p.add_argument("--out", default="handout", help="folder for the .zip files (default: handout)")
     p.set_defaults(func=cmd_handout)
+
+    p = sub.add_parser("nbgrader-source", help="write an nbgrader course's source/<assignment>/: the notebook "
+                       "and its self-check only (nothing of the grader reaches release/ or feedback/)")
+    p.add_argument("assignment")
+    p.add_argument("course_dir", help="the nbgrader course folder (where nbgrader_config.py is)")
+    p.set_defaults(func=cmd_nbgrader_source)
 
     p = sub.add_parser("init", help="create a course folder: secret seed, limits, due dates, late policy, roster")
     p.add_argument("course", help="the folder to create, e.g. course-2026")

@@ -33,7 +33,14 @@ from autograder.checks import ASSIGNMENTS
 from autograder.course import seed_fingerprint
 from autograder.grading.grade import load_template
 from autograder.notebook.fill import write
-from autograder.platforms.gradescope import CONFIG_FILE, find_notebook
+from autograder.platforms.gradescope import (
+    CHOOSE_PYTHON_SH,
+    CONFIG_FILE,
+    GRADING_LOCK,
+    PYTHON_MIN,
+    PYTHON_TOP,
+    find_notebook,
+)
 
 ASSIGNMENT = ASSIGNMENTS["01-linear-regression"]
 OTHER = ASSIGNMENTS["02-gradient-descent"]
@@ -164,9 +171,10 @@ def test_the_zip_has_gradescopes_layout_the_course_settings_and_nothing_of_other
     with zipfile.ZipFile(kit.archive) as zipped:
         members = {info.filename: info for info in zipped.infolist()}
         assert {"setup.sh", "run_autograder"} <= set(members)  # at the root of the archive, not in a folder
-        for script in ("setup.sh", "run_autograder"):
+        for script in ("setup.sh", "run_autograder", "choose-python.sh"):
             assert (members[script].external_attr >> 16) & 0o111 == 0o111, f"{script} is not executable"
-        assert set(members) == {"setup.sh", "run_autograder", "requirements.lock", kit.wheel.name, CONFIG_FILE,
+        assert set(members) == {"setup.sh", "run_autograder", "choose-python.sh", GRADING_LOCK, kit.wheel.name,
+                                CONFIG_FILE,
                                 f"template/{ASSIGNMENT.notebook}", f"expected/{ASSIGNMENT.expected_json.name}",
                                 *checks}
         assert "assignment/checks.py" in checks and "assignment/reference.py" in checks
@@ -174,7 +182,9 @@ def test_the_zip_has_gradescopes_layout_the_course_settings_and_nothing_of_other
             assert (members[name].external_attr >> 16) & 0o077 == 0, name
         assert zipped.read(f"template/{ASSIGNMENT.notebook}") == ASSIGNMENT.release.read_bytes()
         assert zipped.read(f"expected/{ASSIGNMENT.expected_json.name}") == ASSIGNMENT.expected_json.read_bytes()
-        assert zipped.read("requirements.lock") == (KIT_ROOT / "requirements.lock").read_bytes()
+        # Only the grading lock: nothing of the kit's development is installed on Gradescope.
+        assert zipped.read(GRADING_LOCK) == (KIT_ROOT / GRADING_LOCK).read_bytes()
+        assert zipped.read("choose-python.sh").decode() == CHOOSE_PYTHON_SH  # run by tests/test_locks.py
         config = json.loads(zipped.read(CONFIG_FILE))
         setup = zipped.read("setup.sh").decode()
         runner = zipped.read("run_autograder").decode()
@@ -182,15 +192,18 @@ def test_the_zip_has_gradescopes_layout_the_course_settings_and_nothing_of_other
     # The course's seed and limits (cell_seconds changed in its course.toml), never the kit's default.
     assert config["seed"] == kit.seed and config["seed_fingerprint"] == seed_fingerprint(kit.seed)
     assert config["limits"]["cell_seconds"] == 6.0 and config["assignment"] == ASSIGNMENT.id
-    # setup.sh: Python 3.11 and bubblewrap from apt, a venv, torch (CPU index) before the lock,
-    # the kit's own wheel last and without dependencies; both scripts are valid bash.
-    assert "apt-get install -y --no-install-recommends python3.11 python3.11-venv bubblewrap" in setup
-    assert "ppa:deadsnakes/ppa" in setup
-    torch = setup.index("--index-url https://download.pytorch.org/whl/cpu torch==2.13.0")
-    assert torch < setup.index("-r requirements.lock") < setup.index(f"--no-deps {kit.wheel.name}")
+    # setup.sh: bubblewrap from apt, a Python chosen by its version (choose-python.sh, tests/test_locks.py),
+    # a venv, torch alone from PyTorch's CPU index before the grading lock from the default index, the kit's
+    # own wheel last and without dependencies; both scripts are valid bash.
+    assert "apt-get install -y --no-install-recommends bubblewrap" in setup
+    assert f'python=$(bash ./choose-python.sh {PYTHON_MIN} {PYTHON_TOP})' in setup
+    assert "ppa:deadsnakes/ppa" in CHOOSE_PYTHON_SH
+    torch = setup.index("--no-deps --index-url https://download.pytorch.org/whl/cpu torch==2.13.0")
+    assert setup.count("--index-url") == 1  # torch only: the lock comes from the default index
+    assert torch < setup.index(f"-r {GRADING_LOCK}") < setup.index(f"--no-deps {kit.wheel.name}")
     assert "chmod -R go-rwx /autograder/source" in setup and "--self-test" in setup
     assert f"gradescope-run {ASSIGNMENT.id} " in runner and "/autograder/venv/bin/python" in runner
-    for script in ("setup.sh", "run_autograder"):
+    for script in ("setup.sh", "run_autograder", "choose-python.sh"):
         assert subprocess.run(["bash", "-n", str(kit.pristine / script)]).returncode == 0
     # Nothing of the other assignment, and no solution: the wheel is the grader alone.
     wheel_names = zipfile.ZipFile(kit.wheel).namelist()
@@ -239,6 +252,33 @@ def test_a_correct_submission_gets_every_automatic_point(kit, solution_notebook)
     assert results["score"] == AUTO and all(t["status"] == "passed" for t in results["tests"])
     assert results["output_format"] == "md" and all(t["output_format"] == "md" for t in results["tests"])
     assert_graded_by_the_course(kit, results)
+
+
+@pytest.mark.slow
+def test_the_grading_lock_and_the_wheel_alone_grade(kit, solution_notebook):
+    """The environment setup.sh makes, here: a venv with torch, the zip's grading lock and its wheel only
+    (no development package, nothing of this checkout on the path) grades a correct and a wrong submission.
+    torch comes from the machine's configured indexes (its local CPU wheel), not PyTorch's CPU index,
+    which this machine cannot reach; the rest as setup.sh installs it."""
+    venv = kit.base / "grading-venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    torch = re.search(r"^torch==\S+$", (kit.pristine / GRADING_LOCK).read_text(), re.M)[0]
+    for step in ([*pip, "--no-deps", torch], [*pip, "-r", str(kit.pristine / GRADING_LOCK)],
+                 [*pip, "--no-deps", str(kit.wheel)], [str(venv / "bin" / "python"), "-m", "pip", "check"]):
+        done = subprocess.run(step, capture_output=True, text=True, timeout=900, cwd=kit.base)
+        assert done.returncode == 0, f"{step}: {done.stdout[-3000:]}{done.stderr[-3000:]}"
+    listed = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "list", "--format=freeze"],
+                            capture_output=True, text=True, check=True).stdout.lower()
+    for package in ("nbgrader", "jupyterlab", "pytest", "dask", "distributed", "ruff", "playwright", "nbclient"):
+        assert f"\n{package}==" not in f"\n{listed}", f"{package} is installed in the grading environment"
+    env = {"DLBASICS_PYTHON": str(venv / "bin" / "python"), "PYTHONPATH": ""}
+    wrong = solution_notebook(ASSIGNMENT.id, {"predict": "def predict(x, m, b):\n    return b * x + m\n"})
+    for notebook, full in ((solution_notebook(ASSIGNMENT.id), True), (wrong, False)):
+        process, results = run_autograder(kit, make_root(kit, {ASSIGNMENT.notebook: notebook}), **env)
+        assert process.returncode == 0, process.stdout + process.stderr
+        assert (results["score"] == AUTO) is full and results["score"] >= AUTO - TEMPLATE.points["predict"]
+        assert_graded_by_the_course(kit, results)
 
 
 @pytest.mark.slow

@@ -19,10 +19,11 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from unittest import mock
 
 import pytest
-from conftest import grade_notebooks
+from conftest import grade_notebooks, run_dlbasics
 from corpus.cases import notebooks_of
 
 from autograder.checks import ASSIGNMENTS, KIT_ROOT
@@ -38,17 +39,20 @@ COURSE_ID = "dlbasics"
 IGNORE = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc")
 
 
-# The course's secret seed, for nbgrader's hidden blocks (read from the kernel's environment,
-# autograder/checks/nbgrader_hidden.py) and for `dlbasics grade`, so both draw the same hidden inputs.
-SEED = "the nbgrader test course's secret seed"
+def seed_course(course: Path) -> Path:
+    """The dlbasics course (secret.toml) of an nbgrader course folder: beside it, never inside (nbgrader hands
+    out from there)."""
+    return course.parent / f"{course.name}-dlbasics"
 
 
 def nbgrader_env(course: Path) -> dict:
     # nbgrader runs `alembic` from PATH when it opens the gradebook; the kernel is the venv's
-    # python3. User-level Jupyter/IPython config must not leak into the run.
+    # python3. User-level Jupyter/IPython config must not leak into the run. DLBASICS_COURSE: the
+    # course whose secret seed the hidden blocks use, as nbgrader_config.py tells instructors to set it.
     return {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            "DLBASICS_COURSE": str(seed_course(course)),
             "JUPYTER_CONFIG_DIR": str(course / ".jupyter"), "IPYTHONDIR": str(course / ".ipython"),
-            "JUPYTER_PLATFORM_DIRS": "1", "PYTHONDONTWRITEBYTECODE": "1", "DLBASICS_SEED": SEED}
+            "JUPYTER_PLATFORM_DIRS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 def run_nbgrader(course: Path, *args: str, timeout: float) -> subprocess.CompletedProcess:
@@ -197,29 +201,39 @@ def course(request, tmp_path_factory):
         pytest.fail(f"{selfcheck} is missing: run `dlbasics build` first")
 
     root = tmp_path_factory.mktemp(f"nbgrader-{a}")
+    # As nbgrader_config.py tells an instructor: the config, the source from `dlbasics nbgrader-source`,
+    # the course's seed for the hidden inputs (DLBASICS_COURSE: a course folder with its secret.toml).
     shutil.copy(KIT_ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
-    shutil.copytree(assignment.solution.parent, root / "source" / a, ignore=IGNORE)
-    shutil.copytree(selfcheck, root / "source" / a / "selfcheck", ignore=IGNORE)
+    run_dlbasics("nbgrader-source", a, root)
+    run_dlbasics("init", seed_course(root))
 
-    run_nbgrader(root, "generate_assignment", a, "--force", timeout=300)
+    generated = run_nbgrader(root, "generate_assignment", a, "--force", timeout=300)
     release = root / "release" / a
     released = load_notebook(release / assignment.notebook)
 
     students = {"ref": reference_submission(assignment, json.loads(json.dumps(released))), "stub": released}
     students["noisy"] = noisy_submission(assignment, json.loads(json.dumps(students["ref"])))
+    # The reference answers with the first check cell's visible part replaced: nbgrader must say so and
+    # grade with the course's cell (its checksum warning is kept for a changed cell).
+    students["tampered"] = json.loads(json.dumps(students["ref"]))
+    tampered = next(cell for cell in students["tampered"]["cells"]
+                    if str(nbgrader_meta(cell).get("grade_id", "")).startswith("check_"))
+    tampered["source"] = "pass  # the student's own check\n"
     for student, notebook in students.items():
         folder = root / "submitted" / student / a
         write(notebook, folder / assignment.notebook)
         shutil.copytree(release / "selfcheck", folder / "selfcheck", ignore=IGNORE)
 
-    run_nbgrader(root, "autograde", a, "--force", timeout=1800)
+    autograded = run_nbgrader(root, "autograde", a, "--force", timeout=1800)
+    fed_back = run_nbgrader(root, "generate_feedback", a, "--force", timeout=600)
     book = read_gradebook(root, a, students)
     errors = {s: cell_errors(root / "autograded" / s / a / assignment.notebook) for s in students}
-    return assignment, root, book, errors
+    logs = {"generate_assignment": generated, "autograde": autograded, "generate_feedback": fed_back}
+    return SimpleNamespace(assignment=assignment, root=root, book=book, errors=errors, students=students, logs=logs)
 
 
 def test_release_has_no_solutions_or_hidden_tests(course):
-    assignment, root, _, _ = course
+    assignment, root = course.assignment, course.root
     release = root / "release" / assignment.id
     text = (release / assignment.notebook).read_text(encoding="utf-8")
     for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
@@ -228,7 +242,7 @@ def test_release_has_no_solutions_or_hidden_tests(course):
 
 
 def test_max_automatic_score_is_the_sum_of_check_points(course):
-    assignment, _, book, _ = course
+    assignment, book = course.assignment, course.book
     points = check_points(assignment)
     assert points and all(p > 0 for p in points.values())
     assert book["max_code_score"] == sum(points.values())
@@ -238,7 +252,7 @@ def test_max_automatic_score_is_the_sum_of_check_points(course):
 
 
 def test_reference_gets_every_automatic_point(course):
-    assignment, _, book, errors = course
+    assignment, book, errors = course.assignment, course.book, course.errors
     ref = book["students"]["ref"]
     failed = {name: errors["ref"].get(name, "no error output")
               for name, g in ref["grades"].items() if g["cell_type"] == "code" and g["auto_score"] != g["max_score"]}
@@ -249,14 +263,14 @@ def test_reference_gets_every_automatic_point(course):
 
 
 def test_written_answers_are_left_for_manual_grading(course):
-    _, _, book, _ = course
+    book = course.book
     written = {name: g for name, g in book["students"]["ref"]["grades"].items() if g["cell_type"] == "markdown"}
     assert written and all(g["needs_manual_grade"] and g["auto_score"] is None for g in written.values())
     assert book["max_written_score"] == sum(g["max_score"] for g in written.values())
 
 
 def test_stub_gets_zero_automatic_points(course):
-    assignment, _, book, errors = course
+    assignment, book, errors = course.assignment, course.book, course.errors
     stub = book["students"]["stub"]
     passed = [name for name, g in stub["grades"].items() if g["cell_type"] == "code" and g["auto_score"] != 0]
     assert not passed, f"{assignment.id}: the untouched template earns points in {passed}"
@@ -271,9 +285,135 @@ def test_stub_gets_zero_automatic_points(course):
 
 def test_a_correct_answer_that_warns_keeps_full_marks(course):
     """nbgrader scores stderr output as failure; the check cells make sure a warning is not."""
-    _, _, book, errors = course
+    book, errors = course.book, course.errors
     noisy = book["students"]["noisy"]
     assert noisy["code_score"] == book["max_code_score"], errors["noisy"]
+
+
+def escaped(line: str) -> str:
+    """``line`` as it is written inside a JSON string (a notebook file)."""
+    return json.dumps(line)[1:-1]
+
+
+def source_of(cell: dict) -> str:
+    return cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+
+
+def received_files(course) -> dict[str, dict[str, Path]]:
+    """Every file in what students receive or what is made from their work: folder -> relative path -> file."""
+    a, root = course.assignment.id, course.root
+    folders = {"release": root / "release" / a}
+    for kind in ("autograded", "feedback"):
+        for student in course.students:
+            folders[f"{kind}/{student}"] = root / kind / student / a
+    return {name: {path.relative_to(folder).as_posix(): path for path in sorted(folder.rglob("*")) if path.is_file()}
+            for name, folder in folders.items()}
+
+
+def test_nothing_of_the_grader_reaches_release_autograded_or_feedback(course):
+    """Only the notebook (or its feedback page) and the public selfcheck/: no corpus, reference or checks,
+    no expected value beyond the public JSON, no solution in what students fetch."""
+    from autograder.platforms.nbgrader import source_files
+
+    assignment, root = course.assignment, course.root
+    public = {name: content for name, content in source_files(assignment).items() if name.startswith("selfcheck/")}
+    assert any(name.endswith(".json") for name in public) and any(name.endswith(".py") for name in public)
+    # Exactly what nbgrader-source wrote: the notebook and the public package.
+    assert {p.relative_to(root / "source" / assignment.id).as_posix()
+            for p in (root / "source" / assignment.id).rglob("*") if p.is_file()} == {assignment.notebook, *public}
+    solution = "".join(source_of(cell) for cell in load_notebook(assignment.solution)["cells"])
+    # Lines of the answers that the student's notebook (as the kit builds it) does not have elsewhere.
+    student = assignment.release.read_text(encoding="utf-8")
+    regions = re.findall(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", solution, re.S)
+    answers = [line.strip() for region in regions for line in region.splitlines()
+               if len(line.strip()) > 25 and escaped(line.strip()) not in student]
+    assert len(answers) > 5
+    received = received_files(course)
+    assert set(received) == {"release", *(f"{k}/{s}" for k in ("autograded", "feedback") for s in course.students)}
+    for folder, files in received.items():
+        assert files, f"{folder} is empty"
+        for name, path in files.items():
+            if name.endswith((".py", ".json")) or name.startswith("selfcheck/"):
+                # The public package, byte for byte (compiled caches aside): nothing of the grader's.
+                assert name in public and path.read_bytes() == public[name], f"{folder}/{name} is not public"
+            else:
+                assert name in (assignment.notebook, assignment.notebook.replace(".ipynb", ".html")), \
+                    f"{folder}/{name}: not the notebook"
+                text = path.read_text(encoding="utf-8")
+                assert "BEGIN SOLUTION" not in text and "rubric" not in text, f"{folder}/{name}"
+                if folder == "release" or folder.endswith("/stub"):  # no answer typed: none may be there
+                    leaked = [line for line in answers if line in text or escaped(line) in text]
+                    assert not leaked, f"{folder}/{name} holds the solution's lines {leaked[:3]}"
+    hidden = (root / "release" / assignment.id / assignment.notebook).read_text(encoding="utf-8")
+    assert "assert_question" not in hidden and "HIDDEN TESTS" not in hidden
+
+
+def test_every_hidden_block_names_its_assignment(course):
+    source = load_notebook(course.root / "source" / course.assignment.id / course.assignment.notebook)
+    blocks = [source_of(cell) for cell in source["cells"] if "BEGIN HIDDEN TESTS" in source_of(cell)]
+    assert blocks and len(blocks) == len(check_points(course.assignment))
+    for block in blocks:
+        assert re.search(rf'assert_question\("\w+", assignment="{re.escape(course.assignment.id)}"\)', block), block
+
+
+def test_no_checksum_warning_for_untouched_check_cells_and_one_for_a_changed_one(course):
+    """nbgrader's own OverwriteCells warns on every cell with hidden tests (nbgrader issue #1961); the
+    course's config (nbgrader_config.py) warns only on a cell the student changed, which it still
+    overwrites: the tampered submission keeps full marks from the course's own check cell."""
+    log = course.logs["autograde"].stdout + course.logs["autograde"].stderr
+    warned = re.findall(r"\[(?:\w+ \| )?WARNING\].*?Attribute '(\w+)' for cell (\S+) has changed", log)
+    changed = next(name for name in check_points(course.assignment))
+    assert warned == [("checksum", changed)], log[-5000:]
+    assert course.book["students"]["tampered"]["code_score"] == course.book["max_code_score"]
+
+
+def test_a_copied_assignment_folder_leaves_the_hidden_blocks_verdicts_unchanged(course, tmp_path):
+    """A copy of the assignment's folder in the kit (same question ids): the hidden blocks as written into
+    source/ still run this assignment's checks, and give the verdicts they give without the copy."""
+    from autograder.checks import ASSIGNMENTS, Assignment, nbgrader_hidden
+    from autograder.notebook.fill import solution_answers
+
+    assignment = course.assignment
+    source = load_notebook(course.root / "source" / assignment.id / assignment.notebook)
+    blocks = {nbgrader_meta(cell)["grade_id"]: re.search(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS",
+                                                           source_of(cell), re.S)[1]
+              for cell in source["cells"] if "BEGIN HIDDEN TESTS" in source_of(cell)}
+    # The reference answers run on the notebook's own setup cell (its self-check import aside), and one
+    # answer is wrong (returns None), so both verdicts are exercised.
+    setup = next(source_of(cell) for cell in load_notebook(assignment.solution)["cells"] if cell["cell_type"] == "code")
+    namespace: dict = {}
+    exec(setup.replace("from selfcheck import check, done", "check = done = None"), namespace)
+    answers = {q: a for q, a in solution_answers(assignment).items() if not q.startswith("written")}
+    for question, answer in answers.items():
+        exec(compile(typed_answer(answer), question, "exec"), namespace)
+    namespace[next(iter(answers))] = lambda *args, **kwargs: None
+
+    def verdicts() -> dict[str, str]:
+        found = {}
+        for grade_id, block in blocks.items():
+            try:
+                code = block.replace('assert_question("', 'assert_question(namespace=__ns__, question="')
+                exec(code, {"__ns__": namespace})
+                found[grade_id] = "passed"
+            except AssertionError:
+                found[grade_id] = "failed"
+        return found
+
+    # The seed as autograde has it (nbgrader_config.py): the course's. The call limit is raised: this
+    # compares verdicts, not speed, and a loaded machine can take over 5 s for training's first call.
+    with mock.patch.dict(os.environ, {"DLBASICS_COURSE": str(seed_course(course.root))}), \
+            mock.patch.object(nbgrader_hidden, "CALL_SECONDS", 120.0):
+        alone = verdicts()
+        # The wrong answer's question fails (others that call it may too), the rest pass.
+        assert alone[f"check_{next(iter(answers))}"] == "failed" and "passed" in alone.values(), alone
+        copy = tmp_path / f"{assignment.id}-copy"
+        shutil.copytree(assignment.folder, copy, ignore=IGNORE)
+        with mock.patch.dict(ASSIGNMENTS, {copy.name: Assignment(copy.name, copy, assignment.notebook)}):
+            assert len([a for a in ASSIGNMENTS.values() if a.notebook == assignment.notebook]) == 2
+            assert verdicts() == alone
+            question = next(iter(answers))
+            with pytest.raises(KeyError, match="several assignments"):  # what an unnamed hidden block would do
+                nbgrader_hidden.checks_of(question)
 
 
 # --- the whole corpus: nbgrader and dlbasics give every question the same verdict -----------
@@ -314,7 +454,7 @@ def corpus_students(assignment_id: str) -> list[str]:
 @pytest.fixture(scope="module")
 def corpus_verdicts(course, tmp_path_factory):
     """(student -> question -> nbgrader full marks?, dlbasics grade run) over every corpus notebook."""
-    assignment, root, _, _ = course
+    assignment, root = course.assignment, course.root
     a = assignment.id
     released = load_notebook(root / "release" / a / assignment.notebook)
     notebooks = notebooks_of(a)
@@ -326,6 +466,7 @@ def corpus_verdicts(course, tmp_path_factory):
         shard = tmp_path_factory.mktemp(f"nbgrader-{a}-shard")
         for name in ("nbgrader_config.py", "gradebook.db"):
             shutil.copy(root / name, shard / name)
+        shutil.copytree(seed_course(root), seed_course(shard))  # the same seed
         for folder in ("source", "release"):
             shutil.copytree(root / folder, shard / folder, ignore=IGNORE)
         for student in students[index::SHARDS]:
@@ -341,7 +482,12 @@ def corpus_verdicts(course, tmp_path_factory):
         for student, info in book["students"].items():
             nbgrader[student] = {name.removeprefix("check_"): g["auto_score"] == g["max_score"]
                                  for name, g in info["grades"].items() if g["cell_type"] == "code"}
-    dlbasics = grade_notebooks(a, corpus, tmp_path_factory.mktemp(f"dlbasics-{a}"), env={"DLBASICS_SEED": SEED})
+    from autograder.course import load
+
+    # dlbasics grades with the same course seed and the same students (nbgrader's student folders),
+    # so both draw each student's own hidden inputs.
+    seed = load(seed_course(root)).seed
+    dlbasics = grade_notebooks(a, corpus, tmp_path_factory.mktemp(f"dlbasics-{a}"), env={"DLBASICS_SEED": seed})
     return nbgrader, dlbasics
 
 

@@ -21,11 +21,53 @@ SELFCHECK_FILES = ["__init__.py", "api.py", "calling.py", "display.py", "expecte
                    "status.py", "public/__init__.py"]
 
 HEADER = """\
-> **Your copy of this notebook** was generated from the course's source (`solutions/{assignment}/{notebook}`
-> in the dlbasics kit). Write your answers only in the answer cells, marked `# YOUR CODE HERE` or
-> `YOUR ANSWER HERE`, and leave the other cells as they are: grading uses the course's own copy of them.
+> **Your copy of this notebook.** Write your answers only in the answer cells, marked `# YOUR CODE HERE`
+> or `YOUR ANSWER HERE`, and leave the other cells as they are: grading uses the course's own copy of them.
 > Run each `check(...)` cell to test your work.
+>
+> **Where to run it.** The self-checks live in the `selfcheck/` folder that came with this notebook in
+> `{assignment}.zip`. On your computer or a JupyterHub, keep the notebook in the unzipped folder, next to
+> `selfcheck/`. In Google Colab, upload `{assignment}.zip` to the Files pane on the left (the notebook
+> itself with File ▸ Upload notebook) and run the first code cell below: it unpacks the self-check from
+> the zip. Nothing is downloaded from the internet. The zip's `README.md` says how to set up Python.
 """
+
+# The first code cell of the student's copy: makes `from selfcheck import ...` work where the notebook
+# runs without its folder (Google Colab: the kernel starts in /content, where the student uploads the
+# zip). It reads only the student's own zip, unpacks only <assignment>/selfcheck/ from it, and fetches
+# nothing. It carries nbgrader metadata with its own grade_id, so the grader treats it as a template cell
+# (never run, the submission's copy ignored: autograder/notebook/submission.py rebuild); nbgrader's
+# source (the solution notebook) does not have it.
+FIND_SELFCHECK = """\
+# Finds this notebook's self-check (the selfcheck/ folder from {assignment}.zip). Nothing is downloaded.
+import importlib.util, pathlib, sys, zipfile
+
+def _find_selfcheck(assignment="{assignment}", module="{module}"):
+    here = pathlib.Path.cwd()
+    def has(folder):
+        return (folder / "selfcheck" / "public" / f"{{module}}.py").is_file()
+    found = importlib.util.find_spec("selfcheck")
+    if has(here) or (found is not None and found.origin and has(pathlib.Path(found.origin).parent.parent)):
+        return  # next to this notebook (on your computer, a JupyterHub), or set up already
+    if not has(here / assignment):
+        for archive in sorted(here.glob("*.zip")):  # the zip uploaded next to the notebook (Colab)
+            with zipfile.ZipFile(archive) as zipped:
+                members = [m for m in zipped.namelist() if m.startswith(f"{{assignment}}/selfcheck/")
+                           and ".." not in m.split("/") and not m.startswith("/")]
+                if f"{{assignment}}/selfcheck/public/{{module}}.py" in members:
+                    zipped.extractall(here, members)
+                    print(f"unpacked the self-check from {{archive.name}}")
+                    break
+    if has(here / assignment):
+        sys.path.insert(0, str(here / assignment))
+    else:
+        print(f"The self-check was not found. Put this notebook in the folder unzipped from {{assignment}}.zip, "
+              f"next to selfcheck/ (on your computer or a JupyterHub), or, in Google Colab, upload "
+              f"{{assignment}}.zip to the Files pane on the left; then run this cell again.")
+
+_find_selfcheck()
+"""
+FIND_SELFCHECK_ID = "find_selfcheck"
 
 
 def check_points(assignment: Assignment) -> dict[str, float]:
@@ -84,9 +126,14 @@ def student_notebook(assignment: Assignment) -> str:
     resources: dict = {}
     for step in (ClearSolutions, ClearHiddenTests, ClearOutput):
         notebook, resources = step(config=config).preprocess(notebook, resources)
-    header = nbformat.v4.new_markdown_cell(
-        HEADER.format(assignment=assignment.id, notebook=assignment.notebook), id="generated-header")
-    header.metadata["dlbasics"] = {"generated_from": f"solutions/{assignment.id}/{assignment.notebook}"}
+    header = nbformat.v4.new_markdown_cell(HEADER.format(assignment=assignment.id), id="generated-header")
+    find = nbformat.v4.new_code_cell(FIND_SELFCHECK.format(assignment=assignment.id, module=assignment.module),
+                                     id="find-selfcheck")
+    # A locked template cell that is neither an answer nor a check: the grader never runs it.
+    find.metadata["nbgrader"] = {"grade": False, "grade_id": FIND_SELFCHECK_ID, "locked": True,
+                                 "schema_version": 3, "solution": False}
+    first_code = next(index for index, cell in enumerate(notebook.cells) if cell.cell_type == "code")
+    notebook.cells.insert(first_code, find)
     notebook.cells.insert(0, header)
     for cell in notebook.cells:
         if cell.cell_type == "code":

@@ -5,10 +5,11 @@ layout of Gradescope's autograder specification
 (https://gradescope-autograders.readthedocs.io/en/latest/specs/): ``setup.sh`` and
 ``run_autograder`` at the root of the archive, which Gradescope unpacks into
 ``/autograder/source``. Besides them the zip holds the kit as a wheel (the grader, which holds
-no assignment), ``requirements.lock``, and this assignment only: its checks and references
-(``assignment/``: the ``.py`` files of ``solutions/<id>/`` but the test corpus; never the solution
-notebook), its student template and public expected values, and ``dlbasics-gradescope.json``:
-the course's secret seed and limits. The zip is the instructor's, uploaded to Gradescope;
+no assignment), ``requirements-grading.lock`` (what grading needs, nothing of the kit's development),
+``choose-python.sh`` (which Python setup.sh installs, decided by its version), and this assignment
+only: its checks and references (``assignment/``: the ``.py`` files of ``solutions/<id>/`` but the
+test corpus; never the solution notebook), its student template and public expected values, and
+``dlbasics-gradescope.json``: the course's secret seed and limits. The zip is the instructor's, uploaded to Gradescope;
 students never see it.
 
 For every submission Gradescope runs ``run_autograder`` as root in ``/autograder``; it calls
@@ -69,33 +70,83 @@ class GradescopeError(Exception):
 
 # --- building the zip ---------------------------------------------------------------------------
 
+# The Pythons requirements-grading.lock resolves for (tests/test_locks.py resolves it at 3.11.0, 3.11.4
+# and 3.12): any 3.11.x from 3.11.0, and 3.12. setup.sh takes the distribution's Python when its version is
+# in this range, deadsnakes' 3.11 otherwise.
+PYTHON_MIN, PYTHON_TOP = "3.11.0", "3.12"
+GRADING_LOCK = "requirements-grading.lock"
+TORCH_INDEX = "https://download.pytorch.org/whl/cpu"  # PyTorch's CPU-only wheels
+
+CHOOSE_PYTHON_SH = """\
+#!/usr/bin/env bash
+# Installs a Python whose version requirements-grading.lock resolves for and prints its command
+# (python3 or python3.11) on stdout; everything else goes to stderr. Run by setup.sh as root.
+# Usage: choose-python.sh MIN TOP: a version fits when MIN <= it (X.Y.Z) and its X.Y <= TOP.
+# Decided by the installed interpreter's version, never by which packages the archive has:
+#   Ubuntu 24.04: python3 is 3.12.x: it fits, nothing else is installed.
+#   Ubuntu 22.04: python3 is 3.10.x: too old; the archive's python3.11 (3.11.0) fits.
+#   otherwise (no python3.11 in the archive, or one older than MIN): python3.11 from the deadsnakes PPA.
+set -euo pipefail
+min=${1:?usage: choose-python.sh MIN TOP}
+top=${2:?usage: choose-python.sh MIN TOP}
+IFS=. read -r min_x min_y min_z <<<"$min"
+IFS=. read -r top_x top_y <<<"$top"
+
+fits() {  # fits COMMAND: true if COMMAND --version prints "Python X.Y.Z..." within MIN..TOP
+    local version
+    version=$("$1" --version 2>&1) || return 1
+    [[ $version =~ ^Python\\ ([0-9]+)\\.([0-9]+)\\.([0-9]+) ]] || return 1
+    local x=${BASH_REMATCH[1]} y=${BASH_REMATCH[2]} z=${BASH_REMATCH[3]}
+    echo "$1 is $version" >&2
+    (( x * 1000000 + y * 1000 + z >= min_x * 1000000 + min_y * 1000 + min_z )) || return 1
+    (( x * 1000 + y <= top_x * 1000 + top_y ))
+}
+
+install() { apt-get install -y --no-install-recommends "$@" >&2; }
+
+install python3 python3-venv
+if fits python3; then echo python3; exit 0; fi
+if apt-cache show python3.11-venv >/dev/null 2>&1; then
+    install python3.11 python3.11-venv
+    if fits python3.11; then echo python3.11; exit 0; fi
+fi
+echo "no Python from $min to $top in the distribution's archive: taking python3.11 from the deadsnakes PPA" >&2
+install software-properties-common gnupg gpg-agent
+add-apt-repository -y ppa:deadsnakes/ppa >&2
+apt-get update >&2
+install python3.11 python3.11-venv
+if fits python3.11; then echo python3.11; exit 0; fi
+echo "error: no Python from $min to $top could be installed (python3: $(python3 --version 2>&1), " \\
+     "python3.11: $(python3.11 --version 2>&1))" >&2
+exit 1
+"""
+
 SETUP_SH = """\
 #!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image, in /autograder/source
 # (this zip, unpacked). Written by `dlbasics gradescope` for {assignment}.
+# Works on Gradescope's Ubuntu 22.04 and 24.04 base images.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 cd /autograder/source
 
 apt-get update
-# Python 3.11, the version the kit is tested with, and bubblewrap, the sandbox. Gradescope's
-# default base image, Ubuntu 22.04, has python3.11 in its universe component; an image whose
-# archive lacks it (Ubuntu 24.04 ships 3.12 only) gets it from the deadsnakes PPA.
-if ! apt-cache show python3.11-venv >/dev/null 2>&1; then
-    apt-get install -y --no-install-recommends software-properties-common gnupg gpg-agent
-    add-apt-repository -y ppa:deadsnakes/ppa
-    apt-get update
-fi
-apt-get install -y --no-install-recommends python3.11 python3.11-venv bubblewrap ca-certificates
+# bubblewrap: the sandbox. Python: one whose version the grading lock resolves for ({python_min} to
+# {python_top}), the distribution's where it fits, else deadsnakes' (see choose-python.sh).
+apt-get install -y --no-install-recommends bubblewrap ca-certificates
+python=$(bash ./choose-python.sh {python_min} {python_top})
 
 rm -rf {venv}
-python3.11 -m venv {venv}
+"$python" -m venv {venv}
 install="{venv}/bin/python -m pip install --no-cache-dir --disable-pip-version-check"
-# torch first, the CPU build from PyTorch's own index (from PyPI it would pull CUDA wheels),
-# then the kit's exact versions, then the kit itself: its dependencies are all in the lock.
-$install --index-url https://download.pytorch.org/whl/cpu {torch}
-$install -r requirements.lock
+# torch first, alone, the CPU build from PyTorch's own index (from the default index it is the CUDA
+# build, several GB). Then the grading lock from the default index: every other package, exact
+# versions (its torch==VERSION is the one just installed), nothing of the kit's development. Then the
+# kit itself without dependencies: they are all in the lock.
+$install --no-deps --index-url {torch_index} {torch}
+$install -r {lock}
 $install --no-deps {wheel}
+{venv}/bin/python -m pip check
 
 # The seed of the hidden inputs and the template are the grader's: root's only. Student code
 # runs as another uid (see run_autograder) and must not read them.
@@ -119,7 +170,7 @@ exec "${{DLBASICS_PYTHON:-{venv}/bin/python}}" -s -P -m autograder.cli gradescop
 def _torch_pin(lock: str) -> str:
     pins = [line.strip() for line in lock.splitlines() if re.match(r"^torch==\S+$", line.strip())]
     if len(pins) != 1:
-        raise GradescopeError("requirements.lock must pin torch exactly once (torch==VERSION); it is installed "
+        raise GradescopeError(f"{GRADING_LOCK} must pin torch exactly once (torch==VERSION); it is installed "
                               "first, from PyTorch's CPU index")
     return pins[0]
 
@@ -210,7 +261,7 @@ def build(assignment: Assignment, course, out: Path) -> Path:
         raise GradescopeError("the student template is out of date (" + "; ".join(stale[:3]) +
                               "): run `dlbasics build` first")
     load_template(assignment)  # its check cells agree with the checks' points, or this says which differ
-    lock = (KIT_ROOT / "requirements.lock").read_text(encoding="utf-8")
+    lock = (KIT_ROOT / GRADING_LOCK).read_text(encoding="utf-8")
     torch = _torch_pin(lock)
     config = package_config(assignment, course)
     out.mkdir(parents=True, exist_ok=True)
@@ -218,14 +269,16 @@ def build(assignment: Assignment, course, out: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="dlbasics-gradescope-") as temporary:
         wheel = build_wheel(Path(temporary))
         words = {"assignment": assignment.id, "assignment_q": shlex.quote(assignment.id), "venv": VENV,
-                 "torch": torch, "wheel": shlex.quote(wheel.name)}
+                 "torch": torch, "wheel": shlex.quote(wheel.name), "lock": GRADING_LOCK,
+                 "torch_index": TORCH_INDEX, "python_min": PYTHON_MIN, "python_top": PYTHON_TOP}
         partial = out / f".{target.name}.tmp"
         # The zip holds the seed: readable by its owner only, from the moment it exists.
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w") as archive:
             archive.writestr(_member("setup.sh", executable=True), SETUP_SH.format(**words))
             archive.writestr(_member("run_autograder", executable=True), RUN_AUTOGRADER.format(**words))
-            archive.writestr(_member("requirements.lock"), lock)
+            archive.writestr(_member("choose-python.sh", executable=True), CHOOSE_PYTHON_SH)
+            archive.writestr(_member(GRADING_LOCK), lock)
             archive.writestr(_member(wheel.name), wheel.read_bytes())
             archive.writestr(_member(CONFIG_FILE, private=True), json.dumps(config, indent=2) + "\n")
             for name, path in files.items():
