@@ -96,7 +96,9 @@ def test_a_new_check_changes_the_points_through_the_build_alone(kit, tmp_path):
         dlbasics(kit, "build")
     question = next(q for q in (c.question for c in SOURCE.checks()))
     before = grade(kit, tmp_path / "before", "reference", "solution")
-    points = automatic_points(folder / SOURCE.notebook)
+    student_copy = kit / "assignments" / NEW_ID / SOURCE.notebook
+    points = automatic_points(student_copy)
+    source = (folder / SOURCE.notebook).read_bytes()
     with (folder / "checks.py").open("a") as handle:
         handle.write(f"\n\n@points(1, {question!r}, hidden=True)\ndef test_one_more_point(student):\n"
                      "    pass  # a check every answer passes: the points are what this test is about\n")
@@ -106,7 +108,8 @@ def test_a_new_check_changes_the_points_through_the_build_alone(kit, tmp_path):
     after = grade(kit, tmp_path / "after", "reference", "solution")
     assert float(after["max"]) == float(before["max"]) + 1
     assert float(after["automatic"]) == float(before["automatic"]) + 1
-    assert automatic_points(folder / SOURCE.notebook) == points + 1  # written into the solution notebook too
+    assert automatic_points(student_copy) == points + 1  # written into the generated copy
+    assert (folder / SOURCE.notebook).read_bytes() == source  # the single source is never rewritten
 
 
 def test_a_check_for_a_question_without_a_cell_is_a_clear_error(kit, tmp_path):

@@ -78,11 +78,14 @@ def check_points(assignment: Assignment) -> dict[str, float]:
     return points
 
 
-def sync_points(assignment: Assignment) -> bool:
-    """Write the checks' points into the solution notebook's check cells; True if it changed.
+def solution_with_points(assignment: Assignment):
+    """The solution notebook (read, never written) with the checks' points in its check cells.
 
-    A question that has checks but no ``check_<question>`` cell, or a check cell whose
-    question has no checks, cannot be resolved here: :class:`AssignmentError` says which.
+    The points live in the checks alone (``@points``); every generated copy (the student's
+    notebook, nbgrader's source) gets them from here, so adding a check changes the check and the
+    generated files, never the single source. A question that has checks but no
+    ``check_<question>`` cell, or a check cell whose question has no checks, cannot be resolved
+    here: :class:`AssignmentError` says which.
     """
     declared = check_points(assignment)
     notebook = nbformat.read(assignment.solution, as_version=4)
@@ -101,14 +104,9 @@ def sync_points(assignment: Assignment) -> bool:
         raise AssignmentError(f"{where}: the cell 'check_{question}' has no check in public_checks.py or checks.py "
                               f"of {assignment.folder.relative_to(KIT_ROOT)}; add a check with "
                               f"@points(n, {question!r}) or remove the cell")
-    changed = False
     for question, cell in cells.items():
-        if cell.metadata["nbgrader"].get("points") != declared[question]:
-            cell.metadata["nbgrader"]["points"] = declared[question]
-            changed = True
-    if changed:
-        assignment.solution.write_text(nbformat.writes(notebook) + "\n", encoding="utf-8")
-    return changed
+        cell.metadata["nbgrader"]["points"] = declared[question]
+    return notebook
 
 
 def public_expected_json(assignment: Assignment) -> str:
@@ -120,7 +118,7 @@ def student_notebook(assignment: Assignment) -> str:
     from nbgrader.preprocessors import ClearHiddenTests, ClearOutput, ClearSolutions
     from traitlets.config import Config
 
-    notebook = nbformat.read(assignment.solution, as_version=4)
+    notebook = solution_with_points(assignment)
     config = Config()
     config.ClearSolutions.enforce_metadata = True
     resources: dict = {}
@@ -166,8 +164,6 @@ def build(assignments: list[Assignment] | None = None) -> list[Path]:
     """Write the generated files that changed; remove stale extras in the generated self-check package."""
     written = []
     for assignment in assignments or ASSIGNMENTS.values():
-        if sync_points(assignment):
-            written.append(assignment.solution)
         files = generated_files(assignment)
         package = KIT_ROOT / "assignments" / assignment.id / "selfcheck"
         for path in package.rglob("*") if package.exists() else []:

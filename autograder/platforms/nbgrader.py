@@ -34,7 +34,9 @@ class NbgraderSourceError(Exception):
 
 def source_notebook(assignment: Assignment) -> str:
     """The solution notebook for nbgrader's source/: each hidden block names its assignment, no rubric."""
-    notebook = nbformat.read(assignment.solution, as_version=4)
+    from autograder.notebook.build import solution_with_points
+
+    notebook = solution_with_points(assignment)  # nbgrader's source carries the checks' points
     blocks = 0
     for cell in notebook.cells:
         # A written question's rubric is for graders; nbgrader copies cell metadata into the release.
