@@ -287,14 +287,19 @@ def test_the_batch_finished_in_bounded_time(batch):
 # --- small, fast guards (each one a target of tests/test_mutations.py) ----------------------------
 
 
-def test_a_sandboxed_reader_of_the_solutions_finds_nothing(tmp_path, listener):
-    """Only the secret reader and the network caller beside one honest notebook: a quick guard of the sandbox."""
+def test_quick_guard_of_the_sandbox_and_of_hidden_inputs(tmp_path, listener):
+    """Three cases beside one honest pair, in a small batch: the secret reader, the network
+    caller and the hidden-input leaker (the quick targets of tests/test_mutations.py)."""
     port, hits = listener
-    notebooks = hostile_notebooks(tmp_path, port, names={"read-secrets", "network"})
+    notebooks = hostile_notebooks(tmp_path, port, names={"read-secrets", "network", "leak-hidden-inputs"})
     run = grade_notebooks(ASSIGNMENT, notebooks, tmp_path, "--jobs", "2", timeout=600)
+    outputs = every_output_text(run.out)
     assert run.results["read-secrets"].auto_total == FULL, run.results["read-secrets"].questions
-    assert READ_MARK not in every_output_text(run.out)
-    assert hits == [] and run.results["network"].auto_total == FULL
+    assert READ_MARK not in outputs, "a secret of the kit was read and reached an output"
+    assert hits == [] and run.results["network"].auto_total == FULL, "a submission reached the network"
+    assert LEAK_MARK not in outputs, "a hidden check's input reached an output through the student's words"
+    hidden = [c for c in run.checks("leak-hidden-inputs", "fit_least_squares") if c.hidden]
+    assert run.results["leak-hidden-inputs"].auto_total == FULL - sum(c.max_points for c in hidden)
 
 
 def test_read_submission_never_follows_a_link(tmp_path):
