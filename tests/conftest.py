@@ -111,6 +111,28 @@ def stub_notebook():
     return make
 
 
+# --- totals from the assignment, never pasted from a run -------------------------------------------
+
+
+def question_points(assignment) -> dict[str, float]:
+    """Each question's automatic points: the sum of its checks' ``@points`` (the single source)."""
+    by_question: dict[str, float] = {}
+    for fn in assignment.checks():
+        by_question[fn.question] = by_question.get(fn.question, 0) + fn.points
+    return by_question
+
+
+def automatic_max(assignment) -> float:
+    return sum(fn.points for fn in assignment.checks())
+
+
+def overall_max(assignment) -> float:
+    """The "max" column of grades.csv: automatic points plus the written questions' (from the template)."""
+    from autograder.grading.grade import load_template
+
+    return automatic_max(assignment) + sum(load_template(assignment).written.values())
+
+
 # --- goldens: expected outputs kept in files, rewritten by `pytest --update-goldens` -------------------
 
 GOLDENS = Path(__file__).parent / "goldens"
@@ -166,4 +188,5 @@ def golden(request) -> Goldens:
     return Goldens(request.config.getoption("--update-goldens"), request.node.nodeid)
 
 
-__all__ = ["KIT_ROOT", "grade_notebooks", "read_outputs", "run_dlbasics", "Goldens", "golden_text"]
+__all__ = ["KIT_ROOT", "grade_notebooks", "read_outputs", "run_dlbasics", "Goldens", "golden_text", "question_points",
+           "automatic_max", "overall_max"]

@@ -1,0 +1,60 @@
+"""The sample class's outputs, under a fixed seed, equal the golden files in tests/goldens/.
+
+For each assignment, ``samples/<id>/`` (alice: full marks, bob: the corpus's sample mistakes,
+carol: blank, dave: a loop that times out) is graded by the real ``dlbasics grade`` with a seed
+of the test suite's own (``DLBASICS_SEED`` in the command's environment). ``grades.csv``, every
+student's ``results.json`` and ``summary.json`` are compared with
+``tests/goldens/samples-<id>.json``, after masking what changes from run to run or machine to
+machine: the submission time (the file's modification time), execution times, and the paths of
+the run's folders. Any other change to a grade, a message or a total shows as a diff; if it is
+intended (a check added, a message reworded), rerun with ``--update-goldens`` and commit the
+reviewed file. Other tests take totals from the assignment's checks, never from pasted numbers,
+so adding a check changes these goldens and nothing else (``tests/test_authoring.py``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+
+import pytest
+from conftest import run_dlbasics
+
+from autograder.checks import ASSIGNMENTS, KIT_ROOT
+
+SEED = "goldens: the test suite's fixed seed of the hidden inputs"
+MASK = "<masked>"
+# Execution times and the like: seconds measured, never decided.
+TIMES = {"execution_time", "seconds", "graded_at"}
+
+
+def masked(value, paths: list[str]):
+    """``value`` with run-dependent fields replaced by MASK (recursively)."""
+    if isinstance(value, dict):
+        return {k: MASK if k in TIMES else masked(v, paths) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked(item, paths) for item in value]
+    if isinstance(value, str):
+        for path in paths:
+            value = value.replace(path, "<" + "folder" + ">")
+        # A time of day in a message (a submission time) is run-dependent too.
+        return re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?([+-]\d\d:\d\d|Z)?", "<time>", value)
+    return value
+
+
+def outputs_of(out, paths: list[str]) -> dict:
+    with (out / "grades.csv").open(newline="", encoding="utf-8") as handle:
+        rows = [{**row, "submitted": MASK} for row in csv.DictReader(handle)]
+    results = {folder.name: json.loads((folder / "results.json").read_text(encoding="utf-8"))
+               for folder in sorted((out / "feedback").iterdir())}
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    return masked({"grades.csv": rows, "results.json": results, "summary.json": summary}, paths)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS.values(), ids=lambda a: a.id)
+def test_the_sample_class_grades_as_its_golden(assignment, tmp_path, golden):
+    out = tmp_path / "out"
+    samples = KIT_ROOT / "samples" / assignment.id
+    run_dlbasics("grade", assignment.id, samples, "--out", out, "--quiet", env={"DLBASICS_SEED": SEED})
+    golden.check(f"samples-{assignment.id}.json", outputs_of(out, [str(out), str(samples), str(KIT_ROOT)]))
