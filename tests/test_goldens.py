@@ -49,6 +49,10 @@ def outputs_of(out, paths: list[str]) -> dict:
     results = {folder.name: json.loads((folder / "results.json").read_text(encoding="utf-8"))
                for folder in sorted((out / "feedback").iterdir())}
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    # Mistakes of equal count come in the order the gradebook gave their results
+    # (Counter.most_common keeps first-seen order among ties), which varies with --jobs; only
+    # the counts and the set of tied names are the run's result.
+    summary["top_mistakes"] = sorted(summary["top_mistakes"], key=lambda item: (-item[1], item[0]))
     return masked({"grades.csv": rows, "results.json": results, "summary.json": summary}, paths)
 
 
