@@ -142,6 +142,16 @@ def pytest_addoption(parser):
     parser.addoption("--update-goldens", action="store_true", default=False,
                      help="rewrite the golden files in tests/goldens/ from this run instead of comparing with them "
                           "(review the diff before committing it)")
+    parser.addoption("--mutations", action="store_true", default=False,
+                     help="also run the tests that break or extend a copy of the kit (tests/test_mutations.py, "
+                          "the added check of tests/test_authoring.py): about a quarter of an hour, before a release")
+
+
+@pytest.fixture
+def kit_copies(request):
+    """Skips a test that works on copies of the kit unless --mutations was given (they take minutes)."""
+    if not request.config.getoption("--mutations"):
+        pytest.skip("works on copies of the kit for minutes: run with --mutations")
 
 
 def golden_text(value) -> str:

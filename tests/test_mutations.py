@@ -11,8 +11,9 @@ sandbox worker is started from the package the grader imported (the copy's).
 code 1); an error, an empty selection or a pass is reported. If an anchor is no longer in
 its file, the test fails saying the anchor moved: update the mutation with the code.
 
-Marked ``slow`` (a few minutes in all): ``pytest tests/test_mutations.py -m slow``, or
-``python tests/test_mutations.py [name ...]`` for a table of mutations and timings.
+Marked ``slow`` and run only with ``--mutations`` (about ten minutes in all):
+``pytest tests/test_mutations.py --mutations``, or ``python tests/test_mutations.py [name ...]``
+for a table of mutations and timings.
 :func:`test_the_guarding_tests_pass_on_an_unmutated_copy` runs every guard once on an
 unchanged copy, so a guard that fails for another reason is not counted as a catch.
 """
@@ -206,7 +207,7 @@ def test_the_copy_runs_its_own_code(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_guarding_tests_pass_on_an_unmutated_copy():
+def test_the_guarding_tests_pass_on_an_unmutated_copy(kit_copies):
     guards = sorted({(m.test, m.select) for m in MUTATIONS})
     failed = []
     with kit_copy() as root:
@@ -219,7 +220,7 @@ def test_the_guarding_tests_pass_on_an_unmutated_copy():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("mutation", MUTATIONS, ids=lambda m: m.name)
-def test_the_named_test_catches_the_mutation(mutation):
+def test_the_named_test_catches_the_mutation(mutation, kit_copies):
     with kit_copy() as root:
         apply(root, mutation)
         process = run_guard(root, mutation.test, mutation.select)
