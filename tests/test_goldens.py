@@ -1,4 +1,4 @@
-"""The sample class's outputs, under a fixed seed, equal the golden files in tests/goldens/.
+"""The outputs of the sample class and of a slice of the corpus, under a fixed seed, equal their goldens.
 
 For each assignment, ``samples/<id>/`` (alice: full marks, bob: the corpus's sample mistakes,
 carol: blank, dave: a loop that times out) is graded by the real ``dlbasics grade`` with a seed
@@ -62,3 +62,32 @@ def test_the_sample_class_grades_as_its_golden(assignment, tmp_path, golden):
     samples = KIT_ROOT / "samples" / assignment.id
     run_dlbasics("grade", assignment.id, samples, "--out", out, "--quiet", env={"DLBASICS_SEED": SEED})
     golden.check(f"samples-{assignment.id}.json", outputs_of(out, [str(out), str(samples), str(KIT_ROOT)]))
+
+
+def corpus_slice(assignment) -> dict[str, dict]:
+    """One notebook per question: the reference answers with that question's first corpus mistake."""
+    from corpus.mistakes import MISTAKES
+
+    from autograder.notebook.fill import fill, solution_answers
+
+    answers = solution_answers(assignment)
+    chosen: dict[str, dict] = {}
+    for assignment_id, question, case, source, _ in MISTAKES:
+        if assignment_id == assignment.id and not any(name.startswith(f"{question}-") for name in chosen):
+            chosen[f"{question}-{case}"] = fill(assignment, {**answers, question: source})
+    return chosen
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS.values(), ids=lambda a: a.id)
+def test_a_slice_of_the_corpus_grades_as_its_golden(assignment, tmp_path, golden):
+    """A known mistake per question, beside the reference answers: each grade and message as stored."""
+    from autograder.notebook.fill import write
+
+    submissions = tmp_path / "submissions"
+    notebooks = corpus_slice(assignment)
+    assert notebooks, "the corpus has no mistakes for this assignment"
+    for student, notebook in notebooks.items():
+        write(notebook, submissions / f"{student}.ipynb")
+    out = tmp_path / "out"
+    run_dlbasics("grade", assignment.id, submissions, "--out", out, "--quiet", env={"DLBASICS_SEED": SEED})
+    golden.check(f"corpus-{assignment.id}.json", outputs_of(out, [str(out), str(submissions), str(KIT_ROOT)]))
