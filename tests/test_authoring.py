@@ -158,7 +158,6 @@ def test_adding_a_check_changes_the_goldens_and_nothing_else(kit_copies):
     from test_mutations import environment, kit_copy
 
     assignment = ASSIGNMENTS["01-linear-regression"]
-    question = assignment.checks()[0].question
 
     def pytest_in(root, *args) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=root,
@@ -167,8 +166,10 @@ def test_adding_a_check_changes_the_goldens_and_nothing_else(kit_copies):
     with kit_copy() as root:
         before = fingerprint(root, ())
         with (root / "solutions" / assignment.id / "checks.py").open("a") as handle:
-            handle.write(f"\n\n@points(1, {question!r}, hidden=True)\ndef test_one_more_point(student):\n"
-                         "    pass  # a check every answer passes: the points are what this test is about\n")
+            # A real check (a blank answer fails it), with the helpers and data checks.py already imports.
+            handle.write("\n\n@points(1, 'to_column_tensors', hidden=True)\ndef test_one_more_point(student):\n"
+                         "    judge_columns(student.call('to_column_tensors', HOURS, SCORES), HOURS, SCORES, "
+                         "what='(hours) once more')\n")
         built = subprocess.run([sys.executable, "-m", "autograder.cli", "build"], cwd=root, env=environment(root),
                                capture_output=True, text=True, timeout=600)
         assert built.returncode == 0, built.stdout + built.stderr
