@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -118,7 +116,11 @@ def cmd_grade(args) -> int:
     from tqdm import tqdm
 
     from autograder.checks import get_assignment
-    from autograder.grading.run import ClusterUnavailable, NothingToGrade, grade_class, print_changes
+    from autograder.context import environment_seed, make_context
+    from autograder.grading.grade import load_template
+    from autograder.grading.gradebook import Gradebook
+    from autograder.grading.run import ClusterUnavailable, NothingToGrade, grade_class, limits_of, print_changes
+    from autograder.report import write_outputs
     from autograder.sandbox.pool import SandboxUnavailable
 
     clean = terminal_text
@@ -137,35 +139,70 @@ def cmd_grade(args) -> int:
         for difference in differences:
             print(clean(f"regrading: the earlier grades were made with {difference}"), file=sys.stderr)
 
+    security = None
+    if args.cluster:
+        from autograder.grading import certs
+
+        if args.cluster.startswith("tls://"):
+            security = certs.security(course.root if course else out)
+        elif not args.insecure_cluster:
+            return _fail(clean(f"{args.cluster}: a cluster is reached over TLS (tls://HOST:8786) with the "
+                               "course's certificates, so that only your nodes can join and see the seed and the "
+                               "notebooks: run `dlbasics cluster-certs` (same --course or --out) and start the "
+                               "scheduler and workers as it says; or pass --insecure-cluster on a network you trust"))
+        else:
+            print("warning: --insecure-cluster: the seed and the notebooks cross the network unencrypted, and any "
+                  "machine that reaches the scheduler can join it as a worker", file=sys.stderr)
+    limits = limits_of(course, {"cell_seconds": args.cell_timeout, "call_seconds": args.call_timeout})
+    context = make_context(course, out, env_seed=environment_seed(), limits=limits)
+    gradebook = Gradebook(Path(args.gradebook) if args.gradebook else out / "gradebook.sqlite")
     try:
-        run = grade_class(assignment, [Path(p) for p in args.submissions], out, course=course,
-                          gradebook_path=Path(args.gradebook) if args.gradebook else None, jobs=args.jobs,
-                          overrides={"cell_seconds": args.cell_timeout, "call_seconds": args.call_timeout},
-                          regrade=args.regrade, cluster=args.cluster, released=args.release,
-                          anonymous=args.anonymous, progress=progress, on_settings=on_settings,
-                          on_skipped=on_skipped)
-    except (NothingToGrade, SandboxUnavailable, ClusterUnavailable) as error:
-        return _fail(clean(str(error)))
+        try:
+            run = grade_class(assignment, [Path(p) for p in args.submissions], gradebook, context, jobs=args.jobs,
+                              regrade=args.regrade, cluster=args.cluster, security=security, progress=progress,
+                              on_settings=on_settings, on_skipped=on_skipped)
+        except (NothingToGrade, SandboxUnavailable, ClusterUnavailable) as error:
+            return _fail(clean(str(error)))
+        # Every output is written from the whole gradebook: a run that graded one late notebook
+        # leaves the class's files complete, and a failed write is redone by the next run.
+        results, failed_writes = write_outputs(assignment, load_template(assignment), gradebook, out, course,
+                                               released=args.release, anonymous=args.anonymous, seed=context.seed)
+    finally:
+        gradebook.close()
     print_changes(run.changes)
     if not args.quiet:
         from autograder.report.summary import render_text, summarize
 
-        print(clean(render_text(summarize(run.results, run.questions))))
-        note = next((r.isolation_note for r in run.results if r.isolation_note), "")
+        print(clean(render_text(summarize(results, run.questions))))
+        note = next((r.isolation_note for r in results if r.isolation_note), "")
         if note:
             print(f"warning: {note}")
         print(f"graded {run.graded}, reused {run.reused} unchanged, in {run.seconds:.1f} s; "
               f"wrote {out / 'grades.csv'}, {out / 'summary.html'} and a feedback.html per student in "
               f"{out / 'feedback'}/")
-    for student, error in run.failed_writes:
+    for student, error in failed_writes:
         print(clean(f"error: could not write the outputs of {student!r}: {error}; its grade is in the gradebook, "
                     "rerun to write them"), file=sys.stderr)
-    faults = run.faults
+    faults = [r.student for r in results if r.status == Status.GRADER_ERROR]
     if faults:
         print(clean(f"error: the grader itself failed on {len(faults)} submission(s) ({', '.join(faults[:5])}"
                     f"{', ...' if len(faults) > 5 else ''}): status 'grader error' in grades.csv, no points "
                     "awarded for what failed; please report it"), file=sys.stderr)
-    return 1 if faults or run.failed_writes else 0
+    return 1 if faults or failed_writes else 0
+
+
+def cmd_cluster_certs(args) -> int:
+    from autograder.grading import certs
+
+    course = _course(args)
+    if course is None and not args.out:
+        return _fail("say whose cluster: --course COURSE (certificates in COURSE/cluster/) or --out OUT")
+    try:
+        folder = certs.make(course.root if course else Path(args.out), renew=args.renew)
+    except FileExistsError as error:
+        return _fail(terminal_text(str(error)))
+    print(terminal_text(f"wrote {folder}/{{{certs.CA},{certs.NODE},{certs.GRADER}}}\n" + certs.start_commands(folder)))
+    return 0
 
 
 def cmd_report(args) -> int:
@@ -173,15 +210,14 @@ def cmd_report(args) -> int:
     from autograder.checks import get_assignment
     from autograder.grading.grade import load_template
     from autograder.grading.gradebook import Gradebook
-    from autograder.grading.run import write_outputs
+    from autograder.report import write_outputs
 
     assignment = get_assignment(args.assignment)
     course = _course(args)
     out = _out(args, course, assignment)
     gradebook = Gradebook(Path(args.gradebook) if args.gradebook else out / "gradebook.sqlite", create=False)
-    _use_seed(course, out)
     results, failed = write_outputs(assignment, load_template(assignment), gradebook, out, course,
-                                    released=args.release, anonymous=args.anonymous)
+                                    released=args.release, anonymous=args.anonymous, seed=_seed_of(course, out))
     gradebook.close()
     for student, error in failed:
         print(terminal_text(f"error: could not write the outputs of {student!r}: {error}"), file=sys.stderr)
@@ -211,9 +247,18 @@ def cmd_check(args) -> int:
     except UnreadableNotebook as error:
         return _fail(terminal_text(f"{path}: {error}"))
     template = load_template(assignment)
-    worker = Worker(_limits(args))
+    course = _course(args)
+    limits = _limits(args)
+    from autograder.context import NoSeed, environment_seed, make_context
+
+    try:  # hidden checks only with an explicit seed: never one of the kit's
+        context = make_context(course, None, env_seed=environment_seed(), limits=limits)
+    except NoSeed:
+        context = None
+    student = args.student or path.stem
+    worker = Worker(limits)
     try:
-        result = grade_one(assignment, template, path.stem, path, worker)
+        result = grade_one(assignment, template, student, path, worker, context)
     except SandboxUnavailable as error:
         return _fail(terminal_text(str(error)))
     finally:
@@ -235,16 +280,21 @@ def cmd_check(args) -> int:
     if result.isolation_note:
         say(f"\nwarning: {result.isolation_note}")
     written = sum(w.max_points for w in result.written.values())
+    if context is None:
+        public = sum(fn.points for fn in assignment.checks() if not fn.hidden)
+        say(f"\npublic checks: {result.auto_total:g} / {public:g} (the hidden checks did not run: give --course "
+            f"COURSE or set DLBASICS_SEED to run them; they are worth {result.auto_max - public:g} more points)")
+        return 0
     say(f"\nautomatic score: {result.auto_total:g} / {result.auto_max:g}"
         + (f" (+ {written:g} points of written answers, graded by hand)" if written else ""))
     return 0
 
 
-def _use_seed(course, out: Path) -> None:
-    """This process's seed (hidden inputs, pseudonyms): the course's, DLBASICS_SEED, or OUT's own."""
-    from autograder.grading.run import resolve_seed
+def _seed_of(course, out: Path) -> str:
+    """The seed grades in OUT were made with (it keys pseudonyms): the course's, DLBASICS_SEED, or OUT's own."""
+    from autograder.context import environment_seed, resolve_seed
 
-    os.environ["DLBASICS_SEED"] = resolve_seed(course, out)[0]
+    return resolve_seed(course, out, environment_seed(), create=False)[0]
 
 
 def _gradebook_path(args, course, assignment) -> Path:
@@ -257,108 +307,85 @@ def cmd_import_scores(args) -> int:
     from autograder.checks import get_assignment
     from autograder.grading.grade import load_template
     from autograder.grading.gradebook import Gradebook
+    from autograder.grading.manual_scores import read_scores, where_args
 
     assignment = get_assignment(args.assignment)
     course = _course(args)
-    path = Path(args.csv)
     gradebook = Gradebook(_gradebook_path(args, course, assignment), create=False)
     try:
-        return _import_scores(path, assignment, course, gradebook, load_template(assignment).written)
+        imported = read_scores(Path(args.csv), assignment.id, load_template(assignment).written,
+                               gradebook.results(assignment.id), {s.id for s in (course.roster if course else [])},
+                               _seed_of(course, gradebook.path.parent))
+        if imported.problems:
+            for problem in imported.problems:
+                print(f"dlbasics: error: {problem}", file=sys.stderr)
+            print(f"dlbasics: {len(imported.problems)} line(s) to fix; nothing was imported", file=sys.stderr)
+            return EXIT_USAGE
+        gradebook.set_manual(assignment.id, imported.scores)
     finally:
         gradebook.close()
-
-
-def _import_scores(path: Path, assignment, course, gradebook, written: dict) -> int:
-    known = gradebook.students(assignment.id) | {s.id for s in (course.roster if course else [])}
-    _use_seed(course, gradebook.path.parent)
-    from autograder.report.review import pseudonym
-
-    hidden_names = {pseudonym(student): student for student in known}  # from an anonymous review
-    scores, seen = [], set()
-    try:
-        # utf-8-sig: a spreadsheet's "CSV UTF-8" export starts with a byte-order mark.
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            columns = [c.strip() for c in reader.fieldnames or []]
-            missing = {"student", "question", "points"} - set(columns)
-            if missing:
-                return _fail(f"{path} needs the columns student, question, points[, comment] "
-                             f"(missing: {', '.join(sorted(missing))}); nothing was imported")
-            for line, raw in enumerate(reader, start=2):
-                row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k}
-                where = f"{path}:{line}"
-                if not row["points"]:
-                    continue  # not scored yet (a row of the pre-filled template)
-                try:
-                    points = float(row["points"])
-                except ValueError:
-                    return _fail(f"{where}: points must be a number, got {row['points']!r}; nothing was imported")
-                row["student"] = hidden_names.get(row["student"], row["student"])
-                if row["student"] not in known and row["student"].startswith("'"):
-                    row["student"] = row["student"][1:]  # copied from grades.csv, where '=x guards a formula
-                if row["question"] not in written:
-                    return _fail(terminal_text(
-                        f"{where}: {row['question']!r} is not a hand-graded question of {assignment.id} "
-                        f"(those are: {', '.join(written)}); nothing was imported"))
-                if not 0 <= points <= written[row["question"]]:
-                    return _fail(f"{where}: {points:g} is outside 0..{written[row['question']]:g} for "
-                                 f"{row['question']}; nothing was imported")
-                if row["student"] not in known:
-                    return _fail(terminal_text(f"{where}: no student {row['student']!r} in this gradebook or roster "
-                                               "(a typo?); nothing was imported"))
-                if (row["student"], row["question"]) in seen:
-                    return _fail(terminal_text(f"{where}: a second score for {row['student']!r}, {row['question']}; "
-                                               "nothing was imported"))
-                seen.add((row["student"], row["question"]))
-                scores.append((row["student"], row["question"], points, row.get("comment", "")))
-    except FileNotFoundError:
-        return _fail(f"no such file: {path}")
-    except (UnicodeDecodeError, csv.Error) as error:
-        return _fail(f"{path} is not a UTF-8 CSV file ({error}); export it as 'CSV UTF-8' and try again")
-    gradebook.set_manual(assignment.id, scores)
-    print(f"imported {len(scores)} score(s); run `dlbasics report {assignment.id}` to rewrite grades.csv and "
-          "the feedback (nothing is regraded)")
+    print(terminal_text(f"imported {len(imported.scores)} score(s); now run `dlbasics report {assignment.id} "
+                        f"{where_args(args)}` to rewrite grades.csv and the feedback (nothing is regraded)"))
     return 0
 
 
 def cmd_scores_template(args) -> int:
-    """A CSV to score written answers in: untouched answers pre-filled with 0, earlier scores kept."""
+    """A CSV to score written answers in: answer text and maximum, untouched answers pre-filled with 0,
+    earlier scores kept."""
     from autograder.checks import get_assignment
     from autograder.grading.gradebook import Gradebook
-    from autograder.report.safe import csv_cell
+    from autograder.grading.manual_scores import template_rows, where_args, write_template
 
     assignment = get_assignment(args.assignment)
     course = _course(args)
     gradebook = Gradebook(_gradebook_path(args, course, assignment), create=False)
-    from autograder.report.review import pseudonym
+    try:
+        seed = _seed_of(course, gradebook.path.parent) if args.anonymous else None
+        rows = template_rows(gradebook.results(assignment.id), gradebook.manual_entries(assignment.id), seed)
+        folder = gradebook.path.parent
+    finally:
+        gradebook.close()
+    target = Path(args.file) if args.file else (_out(args, course, assignment) if args.out or args.course
+                                                 else folder) / "manual-scores.csv"
+    write_template(target, rows)
+    todo = sum(1 for row in rows if row[3] == "")
+    print(terminal_text(f"wrote {target}: {len(rows)} answer(s), {todo} to score (untouched answers are 0 already); "
+                        f"then: dlbasics import-scores {assignment.id} {shlex.quote(str(target))} {where_args(args)}"))
+    return 0
 
-    entries = gradebook.manual_entries(assignment.id)
-    _use_seed(course, gradebook.path.parent)
-    rows = []
-    for result in gradebook.results(assignment.id):
-        for question, answer in result.written.items():
-            earlier = entries.get(result.student, {}).get(question)
-            if answer.untouched:
-                points, comment = "0", "no answer written"
-            elif earlier is not None:
-                points, comment = f"{earlier.points:g}", earlier.comment
-                if earlier.stale:
-                    points, comment = "", f"STALE (the answer changed since it was scored {earlier.points:g}): " \
-                                          + earlier.comment
-            else:
-                points, comment = "", ""
-            rows.append([pseudonym(result.student) if args.anonymous else result.student, question, points,
-                         comment])
-    gradebook.close()
-    target = Path(args.file) if args.file else _out(args, course, assignment) / "manual-scores.csv"
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["student", "question", "points", "comment"])
-    writer.writerows([[csv_cell(cell) for cell in row] for row in rows])
-    target.write_text(buffer.getvalue(), encoding="utf-8")
-    todo = sum(1 for row in rows if row[2] == "")
-    print(f"wrote {target}: {len(rows)} answer(s), {todo} to score (untouched answers are 0 already); "
-          f"then: dlbasics import-scores {assignment.id} {target}")
+
+def cmd_desk(args) -> int:
+    """Serve the instructor's desk (hand grading in the browser) until Ctrl-C."""
+    import socket
+
+    from autograder.checks import get_assignment
+    from autograder.desk.app import open_desk, report_command, serve
+    from autograder.grading.manual_scores import where_list
+
+    assignment = get_assignment(args.assignment)
+    course = _course(args)
+    path = _gradebook_path(args, course, assignment)
+    where = where_list(args)
+    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, args.port))
+        # Listening before the address is printed: a browser opened at once waits in the backlog
+        # (128: the usual default) until the server is up, instead of being refused.
+        sock.listen(128)
+    except OSError as error:
+        return _fail(f"cannot listen on {args.host}:{args.port} ({error}): choose another --port")
+    port = sock.getsockname()[1]
+    seed = _seed_of(course, path.parent)
+    desk = open_desk(assignment, path, seed, report_command(assignment.id, where), args.host, port)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"the desk for {assignment.id} is at http://{host}:{port}/?token={desk.token}\n"
+          "(open it in your browser; the token is your key: do not share it) Ctrl-C stops it; every saved score "
+          "is in the gradebook already", flush=True)
+    try:
+        serve(desk, sock)
+    finally:
+        desk.gradebook.close()
     return 0
 
 
@@ -458,14 +485,27 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--call-timeout", type=float, help="seconds per function call (default 5)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.add_argument("--cluster", metavar="ADDRESS",
-                   help="grade on the Dask cluster whose scheduler is at ADDRESS (e.g. tcp://host:8786) "
-                        "instead of local workers; outputs and gradebook stay here")
+                   help="grade on the Dask cluster whose scheduler is at ADDRESS (tls://host:8786, started with "
+                        "the certificates of `dlbasics cluster-certs`) instead of local workers; outputs and "
+                        "gradebook stay here")
+    p.add_argument("--insecure-cluster", action="store_true",
+                   help="allow a tcp:// cluster: no encryption, and any machine that reaches the scheduler can "
+                        "join it and receive the seed and the notebooks")
     p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("cluster-certs", help="create the certificates a Dask cluster of this course needs (TLS): "
+                                             "only nodes holding them can join")
+    _where(p)
+    p.add_argument("--renew", action="store_true", help="replace existing certificates")
+    p.set_defaults(func=cmd_cluster_certs)
 
     p = sub.add_parser("check", help="grade one notebook and print a readable summary")
     p.add_argument("notebook")
     p.add_argument("--assignment", help="assignment id (default: guessed from the notebook)")
     p.add_argument("--release", action="store_true", help="show hidden checks' messages")
+    p.add_argument("--course", help="course folder: run the hidden checks too, with its secret seed "
+                                    "(or set DLBASICS_SEED); without either, only the public checks run")
+    p.add_argument("--student", help="whose hidden inputs to use (default: the notebook's file name)")
     p.add_argument("--cell-timeout", type=float)
     p.add_argument("--call-timeout", type=float)
     p.set_defaults(func=cmd_check)
@@ -490,6 +530,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("csv", help="CSV with columns student, question, points[, comment]")
     _where(p)
     p.set_defaults(func=cmd_import_scores)
+
+    p = sub.add_parser("desk", help="grade written answers in the browser (by question, rubric items, groups)")
+    p.add_argument("assignment")
+    _where(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine "
+                   "only; anything else lets others on the network reach the desk, token permitting)")
+    p.add_argument("--port", type=int, default=0, help="port (default: a free one, printed)")
+    p.set_defaults(func=cmd_desk)
 
     p = sub.add_parser("gradescope", help="build the Gradescope autograder zip of an assignment (holds the seed)")
     p.add_argument("assignment", help="assignment id, e.g. 01-linear-regression (or 01)")
@@ -516,13 +564,14 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    from autograder.context import NoSeed
     from autograder.grading.gradebook import GradebookCorrupt, GradebookMissing
     from autograder.grading.run import SettingsChanged
 
     try:
         return args.func(args)
     except (UnknownAssignment, AssignmentError, CourseError, SettingsChanged, GradebookMissing, GradebookCorrupt,
-            FileNotFoundError) as error:
+            NoSeed, FileNotFoundError) as error:
         return _fail(terminal_text(str(error)))
     except KeyboardInterrupt:
         # Everything graded so far is in the gradebook (one transaction per submission).

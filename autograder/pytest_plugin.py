@@ -5,6 +5,10 @@ that a new check passes on it); ``--dlbasics-notebook PATH`` grades a submission
 The student's code runs in the same sandbox as in ``dlbasics grade``; each check's points
 are a ``points`` marker, and the terminal summary adds them up. ``checks.py`` collects every
 check of the assignment, public and hidden; ``public_checks.py`` the public ones alone.
+
+Hidden checks need the course's secret seed, never a default: ``--dlbasics-course COURSE``
+(its secret.toml) or ``DLBASICS_SEED``; without one they are skipped with a message that says
+so. ``--dlbasics-student ID`` picks whose hidden inputs are drawn (default ``reference``).
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import pytest
 def pytest_addoption(parser):
     group = parser.getgroup("dlbasics")
     group.addoption("--dlbasics-notebook", default=None, help="notebook to grade (default: the reference solution)")
+    group.addoption("--dlbasics-course", default=None, help="course folder whose secret seed the hidden checks use")
+    group.addoption("--dlbasics-student", default="reference", help="whose hidden inputs to draw (default: reference)")
 
 
 def pytest_configure(config):
@@ -65,8 +71,36 @@ def _assignment_for(module):
     return getattr(module, "__dlbasics_assignment__", None)
 
 
+def _context(config):
+    """The run's context from the command line or DLBASICS_SEED, or None (hidden checks are then skipped)."""
+    from autograder.context import NoSeed, environment_seed, make_context
+    from autograder.course import load
+
+    course = config.getoption("--dlbasics-course")
+    try:
+        return make_context(load(Path(course)) if course else None, None, env_seed=environment_seed())
+    except NoSeed:
+        return None
+
+
+@pytest.fixture
+def student(request, _dlbasics_session):
+    """The submission as this check sees it: hidden checks get the student's hidden-input key."""
+    from autograder.context import SEED_HELP
+    from autograder.grading.grade import HiddenInputs
+
+    if not getattr(request.function, "hidden", False):
+        return _dlbasics_session
+    context = _context(request.config)
+    if context is None:
+        pytest.skip(SEED_HELP.replace("--course", "--dlbasics-course"))
+    assignment = _assignment_for(request.module)
+    key = context.hidden(assignment.id, request.config.getoption("--dlbasics-student"))
+    return HiddenInputs(_dlbasics_session, key)
+
+
 @pytest.fixture(scope="module")
-def student(request):
+def _dlbasics_session(request):
     """The submission running in a sandboxed child, as the checks of this module see it."""
     from autograder.grading.grade import load_template
     from autograder.notebook.submission import load_notebook, rebuild

@@ -22,13 +22,50 @@ DLBASICS = [sys.executable, "-m", "autograder.cli"]
 
 
 def run_dlbasics(*args, timeout: float = 600, check: bool = True, env: dict | None = None,
-                 cwd: Path | None = None) -> subprocess.CompletedProcess:
-    result = subprocess.run([*DLBASICS, *map(str, args)], capture_output=True, text=True, timeout=timeout,
-                            cwd=cwd or KIT_ROOT, env={**os.environ, **(env or {})})
+                 cwd: Path | None = None, process: bool = False) -> subprocess.CompletedProcess:
+    """``dlbasics ARGS`` as its verbs run: in this process (``autograder.cli.main``) with stdout and
+    stderr captured and ``env`` in force for the call, or, with ``process=True`` (tests of the
+    command itself: its exit on a signal, its environment), as a child process."""
+    if process or cwd is not None:
+        result = subprocess.run([*DLBASICS, *map(str, args)], capture_output=True, text=True, timeout=timeout,
+                                cwd=cwd or KIT_ROOT, env={**os.environ, **(env or {})})
+    else:
+        result = _in_process([str(a) for a in args], env or {})
     if check and result.returncode != 0:
         raise AssertionError(f"dlbasics {' '.join(map(str, args))} exited {result.returncode}:\n"
                              f"{result.stdout}\n{result.stderr}")
     return result
+
+
+def _in_process(argv: list[str], env: dict) -> subprocess.CompletedProcess:
+    import contextlib
+    import io
+    import traceback
+
+    from autograder.cli import main
+    from autograder.sandbox.pool import isolation_mode
+
+    saved = {key: os.environ.get(key) for key in env}
+    stdout, stderr = io.StringIO(), io.StringIO()
+    os.environ.update(env)
+    isolation_mode.cache_clear()  # DLBASICS_SANDBOX is read once per process: read it for this call
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                code = main(argv)
+            except SystemExit as exit_:  # argparse's usage errors
+                code = exit_.code if isinstance(exit_.code, int) else 1
+            except Exception:  # what the interpreter would print before exiting 1
+                traceback.print_exc()
+                code = 1
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        isolation_mode.cache_clear()
+    return subprocess.CompletedProcess(["dlbasics", *argv], code, stdout.getvalue(), stderr.getvalue())
 
 
 @dataclass
@@ -60,7 +97,7 @@ def read_outputs(out: Path, process=None) -> Graded:
 
 
 def grade_notebooks(assignment_id: str, notebooks: dict[str, dict | bytes | str], workdir: Path,
-                    *extra_args, timeout: float = 600, before_grading=None) -> Graded:
+                    *extra_args, timeout: float = 600, before_grading=None, env: dict | None = None) -> Graded:
     """Write ``notebooks`` (student id -> notebook dict or raw file content) and grade them."""
     submissions = workdir / "submissions"
     submissions.mkdir(parents=True, exist_ok=True)
@@ -76,7 +113,7 @@ def grade_notebooks(assignment_id: str, notebooks: dict[str, dict | bytes | str]
     if before_grading:
         before_grading()
     process = run_dlbasics("grade", assignment_id, submissions, "--out", out, "--quiet", *extra_args,
-                           timeout=timeout)
+                           timeout=timeout, env=env)
     return read_outputs(out, process)
 
 

@@ -26,7 +26,7 @@ IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
 
 def dlbasics(kit: Path, *args, check: bool = True) -> subprocess.CompletedProcess:
     """The kit's CLI as the temporary kit's own (its package, its solutions, its assignments)."""
-    env = {**os.environ, "PYTHONPATH": str(kit), "DLBASICS_SEED": "authoring test"}
+    env = {**os.environ, "PYTHONPATH": str(kit), "DLBASICS_SEED": "authoring test seed"}
     result = subprocess.run([sys.executable, "-m", "autograder.cli", *map(str, args)], cwd=kit, env=env,
                             capture_output=True, text=True, timeout=600)
     if check:

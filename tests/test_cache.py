@@ -5,6 +5,7 @@ from __future__ import annotations
 from conftest import read_outputs, run_dlbasics
 
 from autograder.checks import ASSIGNMENTS
+from autograder.context import GradingContext
 from autograder.grading.grade import grader_version, load_template
 from autograder.notebook.fill import fill, solution_answers, write
 from autograder.sandbox.pool import Limits
@@ -32,10 +33,13 @@ def test_grades_from_other_limits_are_not_reused(tmp_path):
     assert reused(again) == 1  # and an unchanged rerun still reuses
 
 
-def test_the_version_covers_seed_limits_and_isolation(monkeypatch):
-    base = grader_version(ASSIGNMENT, Limits(), "bwrap")
-    assert grader_version(ASSIGNMENT, Limits(), "bwrap") == base
-    assert grader_version(ASSIGNMENT, Limits(cell_seconds=1), "bwrap") != base
-    assert grader_version(ASSIGNMENT, Limits(), "rlimits") != base
-    monkeypatch.setenv("DLBASICS_SEED", "another term")
-    assert grader_version(ASSIGNMENT, Limits(), "bwrap") != base
+def _context(seed="one term's secret seed", limits=None, mode="bwrap"):
+    return GradingContext(seed, "test", limits or Limits(), None, mode)
+
+
+def test_the_version_covers_seed_limits_and_isolation():
+    base = grader_version(ASSIGNMENT, _context())
+    assert grader_version(ASSIGNMENT, _context()) == base
+    assert grader_version(ASSIGNMENT, _context(limits=Limits(cell_seconds=1))) != base
+    assert grader_version(ASSIGNMENT, _context(mode="rlimits")) != base
+    assert grader_version(ASSIGNMENT, _context(seed="another term's secret seed")) != base

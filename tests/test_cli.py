@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from conftest import grade_notebooks, read_outputs, run_dlbasics
 
@@ -64,16 +66,18 @@ def test_check_command_and_pytest_agree_with_grade(tmp_path, assignment):
     full = sum(load_template(assignment).points.values())
     bob = KIT_ROOT / "samples" / assignment.id / "bob.ipynb"
     out = tmp_path / "out"
-    graded = read_outputs(out, run_dlbasics("grade", assignment.id, bob, "--out", out, "--quiet"))
+    seed = {"DLBASICS_SEED": "the course's secret seed"}  # the same hidden inputs (bob's) for all three
+    graded = read_outputs(out, run_dlbasics("grade", assignment.id, bob, "--out", out, "--quiet", env=seed))
     score = float(graded.rows["bob"]["automatic"])
-    checked = run_dlbasics("check", bob)
+    checked = run_dlbasics("check", bob, env=seed)
     assert f"automatic score: {score:g} / {full:g}" in checked.stdout
     for notebook, expected in ((None, full), (bob, score)):
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                    str(assignment.folder / "checks.py")]
         if notebook:
-            command += ["--dlbasics-notebook", str(notebook)]
-        result = subprocess.run(command, cwd=KIT_ROOT, capture_output=True, text=True, timeout=300)
+            command += ["--dlbasics-notebook", str(notebook), "--dlbasics-student", "bob"]
+        result = subprocess.run(command, cwd=KIT_ROOT, capture_output=True, text=True, timeout=300,
+                                env={**os.environ, **seed})
         assert f"dlbasics points: {expected:g} / {full:g}" in result.stdout, result.stdout[-3000:]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from conftest import grade_notebooks, read_outputs, run_dlbasics
@@ -43,11 +44,18 @@ def _class() -> dict:
     }
 
 
-def _cluster(**kwargs):
+def _cluster(certificates: Path, **kwargs):
+    """A cluster of worker processes on this machine, reached over TLS with the certificates that
+    `dlbasics cluster-certs --out OUT` writes (``certificates`` = OUT), as the README starts one."""
     from distributed import LocalCluster
 
+    from autograder.grading import certs
+
+    if not (certificates / certs.FOLDER / certs.CA).exists():
+        certs.make(certificates)
     options = {"n_workers": 2, "threads_per_worker": 1, "processes": True, "dashboard_address": None,
-               "env": {"DLBASICS_SEED": NODE_SEED}}
+               "env": {"DLBASICS_SEED": NODE_SEED}, "protocol": "tls://",
+               "security": certs.security(certificates, "node")}
     return LocalCluster(**{**options, **kwargs})
 
 
@@ -74,7 +82,7 @@ def local(tmp_path_factory):
 def test_cluster_grades_byte_identical_to_local(local, tmp_path):
     from distributed import Client
 
-    with _cluster() as cluster, Client(cluster) as client:
+    with _cluster(tmp_path / "out") as cluster, Client(cluster) as client:
         run = run_dlbasics("grade", A1, local.out.parent / "submissions", "--out", tmp_path / "out", "--quiet",
                            "--cluster", cluster.scheduler_address, env={"DLBASICS_SEED": GRADER_SEED})
         # Both Dask workers graded (each kept a sandboxed worker warm), not this machine's pool.
@@ -99,12 +107,13 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(local,
     every submission is recorded exactly once, with the local run's totals."""
     from distributed import Client
 
+    from autograder.context import GradingContext
+    from autograder.grading import certs
+    from autograder.grading.batch import Batch
     from autograder.grading.cluster import run_on_cluster
-    from autograder.grading.grade import Batch
     from autograder.grading.gradebook import Gradebook
     from autograder.grading.intake import find_submissions
 
-    monkeypatch.setenv("DLBASICS_SEED", GRADER_SEED)  # this process grades here, as `dlbasics grade` would
     # Twice the class, so that plenty is left to grade after the first results.
     submissions_dir = local.out.parent / "submissions"
     folder = tmp_path / "submissions"
@@ -127,7 +136,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(local,
     seen: Counter = Counter()
     killed: dict = {}
 
-    with _cluster() as cluster, Client(cluster) as client:
+    with _cluster(tmp_path) as cluster, Client(cluster) as client:
         pids = client.run(os.getpid)
 
         def on_result(result: dict, reused: bool) -> None:
@@ -139,8 +148,9 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(local,
             killed.update(address=address, tasks=list(busy[address]))
             os.kill(pids[address], signal.SIGKILL)
 
-        batch = Batch(assignment)
-        run_on_cluster(batch, submissions, cluster.scheduler_address, gradebook=gradebook, on_result=on_result)
+        batch = Batch(assignment, GradingContext(GRADER_SEED, "test", isolation="bwrap"))
+        run_on_cluster(batch, submissions, cluster.scheduler_address, gradebook=gradebook, on_result=on_result,
+                       security=certs.security(tmp_path))
         after = client.run(os.getpid)
     results = {r.student: r for r in gradebook.results(A1)}
     gradebook.close()
@@ -166,7 +176,8 @@ def test_a_node_with_another_grader_grades_nothing(local, tmp_path):
 
     if isolation_mode() != "bwrap":
         pytest.skip("needs bubblewrap here, so that a node without it grades differently")
-    with _cluster(n_workers=1, env={"DLBASICS_SEED": NODE_SEED, "DLBASICS_SANDBOX": "rlimits"}) as cluster:
+    with _cluster(tmp_path / "out", n_workers=1,
+                  env={"DLBASICS_SEED": NODE_SEED, "DLBASICS_SANDBOX": "rlimits"}) as cluster:
         run = run_dlbasics("grade", A1, local.out.parent / "submissions", "--out", tmp_path / "out", "--quiet",
                            "--cluster", cluster.scheduler_address, env={"DLBASICS_SEED": GRADER_SEED}, check=False)
     graded = read_outputs(tmp_path / "out", run)
@@ -187,18 +198,84 @@ def test_a_node_whose_checks_differ_has_another_grader_version(tmp_path):
     import dataclasses
     import shutil
 
+    from autograder.context import GradingContext
     from autograder.grading.grade import grader_version
     from autograder.sandbox.pool import Limits
 
     assignment = ASSIGNMENTS[A1]
-    mine = grader_version(assignment, Limits(), "bwrap")
+    context = GradingContext("a course's secret seed", "test", Limits(), None, "bwrap")
+    mine = grader_version(assignment, context)
     for name in ("checks.py", "reference.py", "public_checks.py"):
         folder = tmp_path / name / assignment.id
         shutil.copytree(assignment.folder, folder)
         with (folder / name).open("a", encoding="utf-8") as handle:
             handle.write("\n# one node's edited copy\n")
         other = dataclasses.replace(assignment, folder=folder)
-        assert grader_version(other, Limits(), "bwrap") != mine, name
+        assert grader_version(other, context) != mine, name
     same = tmp_path / "same" / assignment.id
     shutil.copytree(assignment.folder, same)
-    assert grader_version(dataclasses.replace(assignment, folder=same), Limits(), "bwrap") == mine
+    assert grader_version(dataclasses.replace(assignment, folder=same), context) == mine
+
+
+def test_an_unencrypted_cluster_is_refused_unless_asked_for(tmp_path):
+    (tmp_path / "subs").mkdir()
+    write_notebook = fill(ASSIGNMENTS[A1], solution_answers(ASSIGNMENTS[A1]))
+    import json
+
+    (tmp_path / "subs" / "alice.ipynb").write_text(json.dumps(write_notebook))
+    run = run_dlbasics("grade", A1, tmp_path / "subs", "--out", tmp_path / "out", "--cluster", "tcp://127.0.0.1:9",
+                       env={"DLBASICS_SEED": GRADER_SEED}, check=False)
+    assert run.returncode == 2 and "tls://" in run.stderr and "--insecure-cluster" in run.stderr
+    assert not (tmp_path / "out" / "grades.csv").exists()
+    missing = run_dlbasics("grade", A1, tmp_path / "subs", "--out", tmp_path / "out", "--cluster",
+                           "tls://127.0.0.1:9", env={"DLBASICS_SEED": GRADER_SEED}, check=False)
+    assert missing.returncode == 2 and "cluster-certs" in missing.stderr, missing.stderr
+
+
+@pytest.mark.slow
+def test_only_a_peer_certified_by_the_course_reaches_the_cluster(tmp_path):
+    """Mutual TLS: a peer with its own certificate (or none) is refused; the course's grader is let in."""
+    from distributed import Client
+    from distributed.security import Security
+
+    from autograder.grading import certs
+
+    with _cluster(tmp_path, n_workers=0) as cluster:
+        with Client(cluster.scheduler_address, security=certs.security(tmp_path), timeout=20) as client:
+            assert client.scheduler_info()["address"].startswith("tls://")
+        for stranger in (Security.temporary(), Security()):
+            with pytest.raises((OSError, TimeoutError, ValueError, TypeError)):  # no TLS at all: TypeError
+                Client(cluster.scheduler_address, security=stranger, timeout=5)
+
+
+class _FakeClient:
+    """What DaskExecutor.verify asks of a Dask client: two workers, one grading as we do, one not."""
+
+    def __init__(self, versions: dict):
+        self.versions = versions
+        self.accepted: list = []
+
+    def scheduler_info(self):
+        return {"workers": {address: {} for address in self.versions}}
+
+    def run(self, function, *args, workers, on_error):
+        if function.__name__ == "_prove":
+            return {w: {"version": self.versions[w], "parts": {}} for w in workers}
+        assert function.__name__ == "_accept"
+        self.accepted += workers
+        return {w: True for w in workers}
+
+
+def test_the_seed_goes_only_to_workers_that_proved_the_graders_version():
+    from autograder.context import GradingContext
+    from autograder.grading.batch import Batch
+    from autograder.grading.cluster import DaskExecutor
+
+    batch = Batch(ASSIGNMENTS[A1], GradingContext(GRADER_SEED, isolation="bwrap"))
+    executor = DaskExecutor(batch, None)
+    executor.client = _FakeClient({"tls://good:1": executor.code, "tls://other:1": "another version"})
+    executor.verify()
+    assert executor.client.accepted == ["tls://good:1"] and executor.verified == {"tls://good:1"}
+    executor.client.versions["tls://late:1"] = executor.code  # joins later: verified at the next look
+    executor.verify()
+    assert executor.client.accepted == ["tls://good:1", "tls://late:1"]

@@ -33,8 +33,9 @@ from corpus.mistakes import HARD_CODED, MISTAKES, UNNAMED
 from inkernel import namespace_of, selfcheck_package, story_cells
 
 import autograder.selfcheck as selfcheck
-from autograder.checks import ASSIGNMENTS, using_seed
+from autograder.checks import ASSIGNMENTS
 from autograder.checks.nbgrader_hidden import question_results
+from autograder.context import GradingContext
 from autograder.notebook.fill import fill, solution_answers
 from autograder.selfcheck import LocalStudent
 from autograder.selfcheck.api import PASSED, run_check
@@ -356,9 +357,10 @@ def test_nbgrader_hidden_tests_in_the_kernel_agree_with_the_grade(graded, assign
     """
     result = result_of(graded, assignment_id, student)
     namespace = namespace_of(ASSIGNMENTS[assignment_id], answers)
-    with using_seed(_grader_seed(graded, assignment_id)), selfcheck_package():
+    context = GradingContext(_grader_seed(graded, assignment_id))
+    with selfcheck_package():
         for q, mark in result.questions.items():
-            checks = question_results(q, namespace, assignment_id)
+            checks = question_results(q, namespace, assignment_id, context=context, student=student)
             passes = all(r.status == PASSED for r in checks)
             assert passes == (mark.points == mark.max_points), (
                 f"{q}: the hidden tests in the kernel {'pass' if passes else 'fail'}, the grade is "

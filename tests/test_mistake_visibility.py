@@ -1,4 +1,4 @@
-"""Every mistake a check names is visible at that check's own inputs, for the default seed and others.
+"""Every mistake a check names is visible at that check's own inputs, for many seeds and students.
 
 Each check runs on the reference answers in this process (as ``check(...)`` runs in a kernel)
 while :func:`autograder.selfcheck.api.recording` logs every comparison it makes: the expected
@@ -18,11 +18,13 @@ import pytest
 from inkernel import namespace_of, story_cells
 
 from autograder.checks import ASSIGNMENTS
+from autograder.context import GradingContext
 from autograder.selfcheck import LocalStudent
 from autograder.selfcheck.api import PASSED, matches, recording, run_check
 
-# The grader's default seed, and a few terms' seeds: hidden inputs differ for each.
-SEEDS = [None, "term-a", "term-b", "term-c", "2031-spring", "x" * 40]
+# A few terms' seeds and students: hidden inputs differ for each (seed, assignment, student).
+SEEDS = [("term-a-0123456789", "alice"), ("term-a-0123456789", "bob"), ("term-b-0123456789", "alice"),
+         ("2031-spring-secret", "s1234567"), ("x" * 40, "zoë o'brien"), ("x" * 40, "../x~2")]
 
 
 @pytest.fixture(scope="module")
@@ -33,39 +35,34 @@ def reference_namespaces():
 class CallLog(LocalStudent):
     """A LocalStudent that remembers every call's name and arguments."""
 
-    def __init__(self, namespace):
+    def __init__(self, namespace, hidden_key=None):
         super().__init__(namespace)
         self.calls = []
+        self.hidden_key = hidden_key
 
     def request(self, name, args, kwargs, spy, render):
         self.calls.append((name, args))
         return super().request(name, args, kwargs, spy, render)
 
 
-def run_recorded(namespace: dict, assignment) -> list[tuple]:
-    """(check, result, log of comparisons, calls) for every check of ``assignment`` on ``namespace``."""
+def run_recorded(namespace: dict, assignment, seed=SEEDS[0]) -> list[tuple]:
+    """(check, result, log of comparisons, calls) for every check of ``assignment`` on ``namespace``,
+    hidden checks on the inputs of ``seed`` = (the course's seed, the student's id)."""
     runs = []
+    key = GradingContext(seed[0]).hidden(assignment.id, seed[1])
     for fn in assignment.checks():
-        student = CallLog(namespace)
+        student = CallLog(namespace, key if fn.hidden else None)
         with recording() as log:
             result = run_check(fn, student)
         runs.append((fn, result, log, student.calls))
     return runs
 
 
-def _seeded(monkeypatch, seed):
-    if seed is None:
-        monkeypatch.delenv("DLBASICS_SEED", raising=False)
-    else:
-        monkeypatch.setenv("DLBASICS_SEED", seed)
-
-
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("seed", SEEDS, ids=lambda s: f"{s[0][:6]}-{s[1]}")
 @pytest.mark.parametrize("assignment", ASSIGNMENTS.values(), ids=lambda a: a.id)
-def test_every_named_mistake_lies_outside_its_checks_tolerance(reference_namespaces, assignment, seed, monkeypatch):
-    _seeded(monkeypatch, seed)
+def test_every_named_mistake_lies_outside_its_checks_tolerance(reference_namespaces, assignment, seed):
     invisible, compared = [], 0
-    for fn, result, log, _ in run_recorded(reference_namespaces[assignment.id], assignment):
+    for fn, result, log, _ in run_recorded(reference_namespaces[assignment.id], assignment, seed):
         assert result.status == PASSED, f"{fn.__name__} fails the reference: {result.message}"
         for entry in log:
             if entry["kind"] != "value":

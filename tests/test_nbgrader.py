@@ -38,12 +38,17 @@ COURSE_ID = "dlbasics"
 IGNORE = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc")
 
 
+# The course's secret seed, for nbgrader's hidden blocks (read from the kernel's environment,
+# autograder/checks/nbgrader_hidden.py) and for `dlbasics grade`, so both draw the same hidden inputs.
+SEED = "the nbgrader test course's secret seed"
+
+
 def nbgrader_env(course: Path) -> dict:
     # nbgrader runs `alembic` from PATH when it opens the gradebook; the kernel is the venv's
     # python3. User-level Jupyter/IPython config must not leak into the run.
     return {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
             "JUPYTER_CONFIG_DIR": str(course / ".jupyter"), "IPYTHONDIR": str(course / ".ipython"),
-            "JUPYTER_PLATFORM_DIRS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+            "JUPYTER_PLATFORM_DIRS": "1", "PYTHONDONTWRITEBYTECODE": "1", "DLBASICS_SEED": SEED}
 
 
 def run_nbgrader(course: Path, *args: str, timeout: float) -> subprocess.CompletedProcess:
@@ -336,7 +341,7 @@ def corpus_verdicts(course, tmp_path_factory):
         for student, info in book["students"].items():
             nbgrader[student] = {name.removeprefix("check_"): g["auto_score"] == g["max_score"]
                                  for name, g in info["grades"].items() if g["cell_type"] == "code"}
-    dlbasics = grade_notebooks(a, corpus, tmp_path_factory.mktemp(f"dlbasics-{a}"))
+    dlbasics = grade_notebooks(a, corpus, tmp_path_factory.mktemp(f"dlbasics-{a}"), env={"DLBASICS_SEED": SEED})
     return nbgrader, dlbasics
 
 

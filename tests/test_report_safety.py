@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import os
 import re
 import struct
 import subprocess
@@ -68,6 +69,11 @@ ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h
                 "figcaption", "img", "a", "ul", "ol", "li", "blockquote", "hr", "br", "span", "details", "summary"}
 
 
+# The summary's links to files the kit writes beside it: a student's feedback folder (the id encoded by
+# intake.folder_name, then quoted) or a review page; no scheme, no "..", nothing outside the folder.
+OWN_LINK = re.compile(r"(feedback/(?!\.)[A-Za-z0-9_.~+@%-]+/feedback|review/[A-Za-z0-9_.~%-]+)\.html")
+
+
 class PageAudit(HTMLParser):
     """Every element and attribute of a page, and what in it could run or load."""
 
@@ -97,7 +103,7 @@ class PageAudit(HTMLParser):
                 else:
                     self.images.append(base64.b64decode(value.removeprefix("data:image/png;base64,")))
             elif name == "href":
-                if tag != "a" or not re.match(r"(https?://|mailto:)", value, re.I):
+                if tag != "a" or not (re.match(r"(https?://|mailto:)", value, re.I) or OWN_LINK.fullmatch(value)):
                     self.problems.append(f"href={value[:80]!r} on <{tag}>")
             elif "://" in value or value.strip().lower().startswith(("javascript:", "data:", "vbscript:")):
                 if not (tag == "a" and name == "title"):
@@ -333,8 +339,8 @@ def graded(tmp_path_factory):
 
 def test_every_page_of_a_hostile_class_is_inert(graded):
     pages = sorted(graded.out.rglob("*.html"))
-    # A feedback page per student, the summary, the review page of the written question.
-    assert len(pages) == len(FORMULA_IDS) + 2 + 2, pages
+    # A feedback page per student, the summary, the similarity page, the review page of the written question.
+    assert len(pages) == len(FORMULA_IDS) + 2 + 3, pages
     texts = {}
     for page in pages:
         parsed = audit(page.read_text(encoding="utf-8"), str(page.relative_to(graded.out)))
@@ -376,7 +382,8 @@ def test_check_command_prints_no_escape_sequences(graded, tmp_path):
     target.write_bytes(source.read_bytes())
     # Bytes, not text=True: universal newlines would turn a "\r" into "\n" before we could see it.
     result = subprocess.run([*DLBASICS, "check", str(target), "--assignment", ASSIGNMENTS[ASSIGNMENT].id],
-                            capture_output=True, timeout=600, cwd=KIT_ROOT)
+                            capture_output=True, timeout=600, cwd=KIT_ROOT,
+                            env={**os.environ, "DLBASICS_SEED": "a course's secret seed"})
     stdout, printed = result.stdout.decode("utf-8"), (result.stdout + result.stderr).decode("utf-8")
     assert result.returncode == 0, printed
     full = automatic_max(ASSIGNMENTS[ASSIGNMENT])

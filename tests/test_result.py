@@ -10,7 +10,9 @@ import pytest
 from conftest import run_dlbasics
 
 from autograder.checks import ASSIGNMENTS
-from autograder.grading.grade import Batch, empty_result, finish_result, load_template
+from autograder.context import GradingContext
+from autograder.grading.batch import Batch
+from autograder.grading.grade import empty_result, finish_result, load_template
 from autograder.grading.gradebook import Gradebook, GradebookCorrupt
 from autograder.grading.intake import Submission
 from autograder.grading.result import BadResult, CellOutcome, QuestionResult, Result, WrittenAnswer
@@ -101,37 +103,35 @@ def test_a_corrupted_gradebook_row_is_a_clear_error_not_a_traceback(tmp_path):
     db.close()
     with pytest.raises(GradebookCorrupt, match="not a grading result"):
         Gradebook(out / "gradebook.sqlite").results(ASSIGNMENT.id)
-    run = run_dlbasics("report", ASSIGNMENT.id, "--out", out, check=False, env={"DLBASICS_SEED": "s"})
+    run = run_dlbasics("report", ASSIGNMENT.id, "--out", out, check=False, env={"DLBASICS_SEED": "s" * 20})
     assert run.returncode != 0 and "Traceback" not in run.stderr
     assert "not a grading result" in run.stderr and "backup" in run.stderr
 
 
-class _Finished:
-    """A Dask future that finished with ``value``."""
+def _finished(value):
+    """A future (as the Dask executor hands them to the batch) that finished with ``value``."""
+    import concurrent.futures
 
-    status = "finished"
-
-    def __init__(self, value):
-        self.value = value
-
-    def result(self):
-        return self.value
+    future = concurrent.futures.Future()
+    future.set_result(value)
+    return future
 
 
 @pytest.mark.parametrize("reply", [
     "{}", "[1, 2]", "null", json.dumps({"assignment": ASSIGNMENT.id, "student": "alice", "hash": "h1"}),
+    "[" * 100_000, {"not": "text"}, '"' + "x" * 5_000_000 + '"',
 ])
 def test_a_cluster_reply_that_is_not_a_result_is_a_grader_error(reply):
     pytest.importorskip("distributed")
-    from autograder.grading.cluster import _Run
+    from autograder.grading.cluster import DaskExecutor
 
-    run = _Run.__new__(_Run)
-    run.batch = Batch(ASSIGNMENT)
+    run = DaskExecutor.__new__(DaskExecutor)
+    run.batch = Batch(ASSIGNMENT, GradingContext("a course's secret seed"))
     submission = Submission("alice", Path("alice.ipynb"))
-    result = run._result(_Finished(reply), submission, "h1")
+    result = run.result(_finished(reply), submission, "h1")
     assert result.status == Status.GRADER_ERROR and result.auto_total == 0
     assert "not a result" in result.message
-    good = run._result(_Finished(json.dumps(graded().to_json())), submission, "h1")
+    good = run.result(_finished(json.dumps(graded().to_json())), submission, "h1")
     assert good.status == Status.GRADED and good.auto_total == graded().auto_total
     assert isinstance(good.checks[0], CheckResult)
 

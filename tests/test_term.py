@@ -111,16 +111,16 @@ def test_grades_of_another_seed_are_never_mixed_in_silently(tmp_path):
     write(reference(), tmp_path / "subs" / "alice.ipynb")
     out = tmp_path / "out"
     run_dlbasics("grade", ASSIGNMENT.id, tmp_path / "subs", "--out", out, "--quiet",
-                 env={"DLBASICS_SEED": "term one"})
+                 env={"DLBASICS_SEED": "term one secret seed"})
     other = run_dlbasics("grade", ASSIGNMENT.id, tmp_path / "subs", "--out", out, "--quiet",
-                         env={"DLBASICS_SEED": "term two"}, check=False)
+                         env={"DLBASICS_SEED": "term two secret seed"}, check=False)
     assert other.returncode == 2 and "another seed" in other.stderr and "--regrade" in other.stderr
     assert "term" not in other.stderr  # the message names seeds by fingerprint, never the seed itself
     regrade = run_dlbasics("grade", ASSIGNMENT.id, tmp_path / "subs", "--out", out, "--quiet", "--regrade",
-                           env={"DLBASICS_SEED": "term two"})
+                           env={"DLBASICS_SEED": "term two secret seed"})
     assert "regrading" in regrade.stderr
     limits = run_dlbasics("grade", ASSIGNMENT.id, tmp_path / "subs", "--out", out, "--quiet", "--cell-timeout", "9",
-                          env={"DLBASICS_SEED": "term two"}, check=False)
+                          env={"DLBASICS_SEED": "term two secret seed"}, check=False)
     assert limits.returncode == 2 and "other limits" in limits.stderr
 
 

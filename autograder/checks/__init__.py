@@ -1,4 +1,4 @@
-"""Assignments, discovered: one folder each under ``solutions/``, and the seed of their hidden inputs.
+"""Assignments, discovered: one folder each under ``solutions/``.
 
 An assignment is a folder ``solutions/<id>/`` (any safe folder name is an id) holding::
 
@@ -16,16 +16,11 @@ assignment. Checks are plain ``test_*`` functions marked ``@points(n, question)`
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import importlib.util
-import os
-import random
 import re
 import sys
 import types
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -161,35 +156,3 @@ def get_assignment(name: str) -> Assignment:
             return assignment
     known = ", ".join(ASSIGNMENTS) or "(none: no folder under solutions/ holds public_checks.py and checks.py)"
     raise UnknownAssignment(f"unknown assignment {name!r}; the assignments are: {known}")
-
-
-# The seed of hidden inputs. Kept by the grader: it never enters the sandbox or the
-# student package. Override it per course with DLBASICS_SEED so inputs differ per term.
-DEFAULT_SEED = "dlbasics-hidden-inputs-v1"
-
-
-# A seed handed over explicitly, for this thread only: a Dask worker grades with the seed of
-# the grader that sent the task (autograder/grading/cluster.py), whatever its own environment
-# says, without changing os.environ under the other threads grading beside it.
-_given_seed: ContextVar[str | None] = ContextVar("dlbasics_seed", default=None)
-
-
-def seed() -> str:
-    given = _given_seed.get()
-    return given if given is not None else os.environ.get("DLBASICS_SEED", DEFAULT_SEED)
-
-
-@contextmanager
-def using_seed(value: str):
-    """Within this block, in this thread, :func:`seed` is ``value``."""
-    token = _given_seed.set(value)
-    try:
-        yield
-    finally:
-        _given_seed.reset(token)
-
-
-def random_for(name: str) -> random.Random:
-    """A random generator for one hidden input, reproducible from the seed and the name."""
-    digest = hashlib.sha256(f"{seed()}:{name}".encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))

@@ -1,6 +1,8 @@
 """Hidden inputs at which every named mistake is visible.
 
-A hidden check draws its inputs from :func:`autograder.checks.random_for`. Some random draws
+A hidden check draws its inputs with :func:`draw` from the random generators of the student's
+:class:`~autograder.context.HiddenKey` (the run's secret seed, the assignment, the student id:
+every student has inputs of their own, none of them in the kit's source). Some random draws
 would hide a mistake: a sequential update is invisible when the step barely moves m, a
 swapped (x, y) when the two happen to be equal. :func:`draw` therefore keeps drawing (from
 the same seed, under numbered names) until every mistake the check can name lies outside the
@@ -12,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from autograder.context import NoSeed
 from autograder.selfcheck.api import matches
 
-from . import random_for
 from .reference import f32s
 
 
@@ -36,10 +38,20 @@ class Comparison:
 ATTEMPTS = 60
 
 
-def draw(name: str, make):
-    """``make(r)`` -> ``(case, comparisons)`` for the first random generator at which every comparison is visible."""
+def hidden_key(student):
+    """The hidden-input key the grader gave this ``student`` (see ``autograder.context``), or NoSeed."""
+    key = getattr(student, "hidden_key", None)
+    if key is None:
+        raise NoSeed()
+    return key
+
+
+def draw(student, name: str, make):
+    """``make(r)`` -> ``(case, comparisons)`` for the first of ``student``'s random generators for
+    ``name`` at which every comparison is visible."""
+    key = hidden_key(student)
     for attempt in range(ATTEMPTS):
-        case, comparisons = make(random_for(name if attempt == 0 else f"{name} #{attempt + 1}"))
+        case, comparisons = make(key.random(name if attempt == 0 else f"{name} #{attempt + 1}"))
         if all(c.visible() for c in comparisons):
             return case
     raise RuntimeError(f"no input for {name!r} makes every named mistake visible; widen its generator")

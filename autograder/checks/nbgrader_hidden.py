@@ -15,15 +15,27 @@ exactly when ``dlbasics`` gives that question full marks: the two graders agree 
 construction (``tests/test_nbgrader.py`` shows it on the whole corpus).
 
 nbgrader's autograde must therefore run in an environment where this kit is installed (the
-kit's venv is; see ``nbgrader_config.py``). The hidden inputs follow ``DLBASICS_SEED`` as in
-``dlbasics grade``. Students never see this block: the build and nbgrader remove it.
+kit's venv is; see ``nbgrader_config.py``). nbgrader gives the kernel nothing but its
+environment and working folder, so the settings come from there, read once per call and
+passed on explicitly (``context=`` and ``student=`` take them directly):
+
+* the seed: ``DLBASICS_COURSE`` (a course folder: its secret.toml) or ``DLBASICS_SEED``; without
+  either the hidden checks refuse to run (AssertionError saying how to set one), never a default;
+* the student whose hidden inputs are drawn: ``DLBASICS_STUDENT``, else nbgrader's own layout
+  (autograde runs each notebook in ``autograded/<student>/<assignment>/``), else ``instructor``
+  (validating a source notebook).
+
+Students never see this block: the build and nbgrader remove it.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
+from pathlib import Path
 
 from autograder.checks import ASSIGNMENTS
+from autograder.context import GradingContext, NoSeed, environment_seed, make_context
 from autograder.selfcheck import LocalStudent
 from autograder.selfcheck.api import PASSED, run_check
 
@@ -50,18 +62,52 @@ def checks_of(question: str, assignment: str | None = None) -> list:
     return next(iter(owners.values()))
 
 
-def question_results(question: str, namespace: dict | None = None, assignment: str | None = None) -> list:
+def kernel_context() -> GradingContext:
+    """The seed from the kernel's environment (DLBASICS_COURSE or DLBASICS_SEED), or NoSeed."""
+    from autograder.course import load
+
+    course = os.environ.get("DLBASICS_COURSE")
+    return make_context(load(Path(course)) if course else None, None, env_seed=environment_seed())
+
+
+def kernel_student() -> str:
+    """Whose hidden inputs: DLBASICS_STUDENT, else nbgrader's autograded/<student>/<assignment>/, else instructor."""
+    given = os.environ.get("DLBASICS_STUDENT")
+    if given:
+        return given
+    here = Path.cwd()
+    return here.parent.name if here.parent.parent.name == "autograded" else "instructor"
+
+
+class _HiddenLocal(LocalStudent):
+    def __init__(self, namespace, seconds, hidden_key):
+        super().__init__(namespace, seconds=seconds)
+        self.hidden_key = hidden_key
+
+
+def question_results(question: str, namespace: dict | None = None, assignment: str | None = None, *,
+                     context: GradingContext | None = None, student: str | None = None) -> list:
     """The results of every check of ``question`` on the functions of ``namespace`` (default: the kernel's)."""
-    student = LocalStudent(namespace, seconds=CALL_SECONDS)
+    fns = checks_of(question, assignment)
+    owner = next(a for a in ASSIGNMENTS.values() if fns[0] in a.checks())
+    context = context or kernel_context()
+    public = LocalStudent(namespace, seconds=CALL_SECONDS)
+    hidden = _HiddenLocal(public.namespace, CALL_SECONDS, context.hidden(owner.id, student or kernel_student()))
     with warnings.catch_warnings():
         # nbgrader fails a cell that writes to stderr: a warning is not a wrong answer.
         warnings.simplefilter("ignore")
-        return [run_check(fn, student) for fn in checks_of(question, assignment)]
+        return [run_check(fn, hidden if fn.hidden else public) for fn in fns]
 
 
-def assert_question(question: str, namespace: dict | None = None, assignment: str | None = None) -> None:
+def assert_question(question: str, namespace: dict | None = None, assignment: str | None = None, *,
+                    context: GradingContext | None = None, student: str | None = None) -> None:
     """Raise AssertionError, listing the failing checks, unless every check of ``question`` passes."""
-    results = question_results(question, namespace, assignment)
+    try:
+        results = question_results(question, namespace, assignment, context=context, student=student)
+    except NoSeed as error:
+        raise AssertionError(f"the hidden checks of {question} did not run: {error}. For nbgrader, export "
+                             "DLBASICS_COURSE=/path/to/course before `nbgrader autograde` (see nbgrader_config.py)"
+                             ) from None
     failed = [r for r in results if r.status != PASSED]
     if failed:
         lines = [f"{len(failed)} of {len(results)} checks of {question} did not pass:"]

@@ -34,12 +34,13 @@ from pathlib import Path
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from autograder.checks import get_assignment, seed, using_seed
-from autograder.grading.grade import UNREADABLE, Batch, empty_result, grade_one, grader_version, load_template
-from autograder.grading.intake import Submission, digest, read_submission
+from autograder.checks import get_assignment
+from autograder.context import GradingContext
+from autograder.grading.batch import Batch
+from autograder.grading.grade import code_version, grade_one, grader_version, load_template
+from autograder.grading.intake import Submission
 from autograder.grading.result import Result
 from autograder.grading.run import ClusterUnavailable
-from autograder.notebook.submission import UnreadableNotebook
 from autograder.sandbox.pool import Limits, SandboxUnavailable, Worker, isolation_mode
 
 PLUGIN_NAME = "dlbasics-sandbox-pool"
@@ -55,10 +56,17 @@ IN_FLIGHT_PER_THREAD = 4
 # or two; a cluster still without a worker after this is not coming back by itself.
 CONNECT_SECONDS = 30.0
 NO_WORKER_SECONDS = 300.0
+# The largest reply a node may send back: a result is a few KB of checks and messages plus at
+# most one rendered plot (intake's 2 MB bound on a plot, base64); anything larger is not a result.
+MAX_REPLY_CHARS = 4_000_000
 
 
 class VersionMismatch(RuntimeError):
     """A node whose grader differs from the grader's: its grades could differ, so it grades nothing."""
+
+
+class NotVerified(RuntimeError):
+    """A node the grader has not verified (and so not given the seed) yet: the task is sent again."""
 
 
 def fingerprint(mode: str) -> dict[str, str]:
@@ -94,6 +102,9 @@ class SandboxPool(WorkerPlugin):
         self.closed = False
         self.versions: dict[tuple, str] = {}
         self.templates: dict[str, object] = {}
+        # The seed of each run (by its token), given by the grader only after this node proved it
+        # grades exactly as the grader does (prove, accept); forgotten when the run ends.
+        self.seeds: dict[str, str] = {}
 
     def teardown(self, worker=None) -> None:
         with self.lock:
@@ -124,15 +135,33 @@ class SandboxPool(WorkerPlugin):
         sandbox.stop()
 
     def version(self, assignment, limits: Limits) -> str:
-        """This node's grader version for the current seed (hashing the kit once per run)."""
-        key = (assignment.id, json.dumps(asdict(limits), sort_keys=True), seed())
+        """This node's grader version without a seed (hashing the kit once per assignment and limits)."""
+        key = (assignment.id, json.dumps(asdict(limits), sort_keys=True))
         with self.lock:
             known = self.versions.get(key)
         if known is None:
-            known = grader_version(assignment, limits, isolation_mode())
+            known = code_version(assignment, limits, isolation_mode())
             with self.lock:
                 self.versions[key] = known
         return known
+
+    def prove(self, assignment_id: str, limits: dict) -> dict:
+        """What this node would grade with, before it is given any seed: its version and the parts behind it."""
+        return {"version": self.version(get_assignment(assignment_id), Limits(**limits)),
+                "parts": fingerprint(isolation_mode())}
+
+    def accept(self, token: str, seed: str, assignment_id: str, limits: dict, expected: str) -> bool:
+        """Keep the grader's seed for the run ``token``, if this node grades exactly as the grader would."""
+        context = GradingContext(seed, "the grader", Limits(**limits), None, isolation_mode())
+        if grader_version(get_assignment(assignment_id), context) != expected:
+            return False
+        with self.lock:
+            self.seeds[token] = seed
+        return True
+
+    def forget(self, token: str) -> None:
+        with self.lock:
+            self.seeds.pop(token, None)
 
     def template(self, assignment):
         with self.lock:
@@ -144,22 +173,25 @@ class SandboxPool(WorkerPlugin):
         return known
 
     def grade(self, assignment_id: str, student: str, label: str, data: bytes, limits: dict, expected: str,
-              grader_seed: str, grader_parts: dict) -> str:
+              token: str, grader_parts: dict) -> str:
         assignment = get_assignment(assignment_id)
-        limits = Limits(**limits)
-        with using_seed(grader_seed):
-            mine = self.version(assignment, limits)
-            if mine != expected:
-                raise VersionMismatch(_mismatch(grader_parts, fingerprint(isolation_mode())))
-            template = self.template(assignment)
-            sandbox = self.acquire(limits)
-            try:
-                result = grade_one(assignment, template, student, Path(label), sandbox, data)
-            except BaseException:
-                sandbox.stop()  # restarted clean for the next task
-                raise
-            finally:
-                self.release(sandbox)
+        if self.version(assignment, Limits(**limits)) != expected:
+            raise VersionMismatch(_mismatch(grader_parts, fingerprint(isolation_mode())))
+        with self.lock:
+            seed = self.seeds.get(token)
+        if seed is None:  # a node that joined after the grader asked (or restarted): not given the seed yet
+            raise NotVerified("this Dask worker has not proved its grader yet; the grader asks it and sends again")
+        # The grader's seed and limits, for this run only: this node's own environment has no say.
+        context = GradingContext(seed, "the grader", Limits(**limits), None, isolation_mode())
+        template = self.template(assignment)
+        sandbox = self.acquire(context.limits)
+        try:
+            result = grade_one(assignment, template, student, Path(label), sandbox, context, data)
+        except BaseException:
+            sandbox.stop()  # restarted clean for the next task
+            raise
+        finally:
+            self.release(sandbox)
         # JSON text, so that only data goes back to the grader.
         return json.dumps(result.to_json())
 
@@ -176,22 +208,41 @@ def _mismatch(theirs: dict, mine: dict) -> str:
             "and on the grader's machine; no points awarded")
 
 
-def grade_task(assignment_id: str, student: str, label: str, data: bytes, limits: dict, expected: str,
-               grader_seed: str, grader_parts: dict) -> str:
-    """One submission, graded on whichever Dask worker runs this task; the result as JSON text."""
-    from distributed import get_worker
-
-    pool = get_worker().plugins.get(PLUGIN_NAME)
+def _pool(worker):
+    pool = worker.plugins.get(PLUGIN_NAME)
     if pool is None:
         raise SandboxUnavailable("this Dask worker has no dlbasics sandbox pool (the grader registers it "
                                  "before sending any submission); no points awarded")
-    return pool.grade(assignment_id, student, label, data, limits, expected, grader_seed, grader_parts)
+    return pool
+
+
+def grade_task(assignment_id: str, student: str, label: str, data: bytes, limits: dict, expected: str,
+               token: str, grader_parts: dict) -> str:
+    """One submission, graded on whichever Dask worker runs this task; the result as JSON text.
+
+    The task carries no seed: only a node that proved its grader holds the run's seed (``token``)."""
+    from distributed import get_worker
+
+    return _pool(get_worker()).grade(assignment_id, student, label, data, limits, expected, token, grader_parts)
+
+
+# Run on workers by the grader with Client.run (Dask passes the worker as ``dask_worker``).
+def _prove(assignment_id: str, limits: dict, dask_worker=None) -> dict:
+    return _pool(dask_worker).prove(assignment_id, limits)
+
+
+def _accept(token: str, seed: str, assignment_id: str, limits: dict, expected: str, dask_worker=None) -> bool:
+    return _pool(dask_worker).accept(token, seed, assignment_id, limits, expected)
+
+
+def _forget(token: str, dask_worker=None) -> None:
+    _pool(dask_worker).forget(token)
 
 
 # --- in the grader ----------------------------------------------------------------------------
 
 def run_on_cluster(batch: Batch, submissions: list[Submission], address, gradebook=None, on_result=None,
-                   progress=None) -> None:
+                   progress=None, security=None) -> None:
     """:meth:`Batch.run`, with the grading done on the Dask cluster at ``address``.
 
     ``address`` is a scheduler address (``tcp://host:8786``) or anything ``distributed.Client``
@@ -203,13 +254,14 @@ def run_on_cluster(batch: Batch, submissions: list[Submission], address, gradebo
     if isinstance(address, str):
         _check_address(address)
     try:
-        client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
+        client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False, security=security)
     except (OSError, TimeoutError, ValueError) as error:
         raise ClusterUnavailable(f"cannot reach the Dask scheduler at {address} ({type(error).__name__}: "
                                  f"{error}); start it with `dask scheduler` and one `dask worker {address}` "
                                  "per node, or leave out --cluster to grade on this machine") from None
     try:
-        _Run(batch, client, gradebook, on_result, progress).run(submissions)
+        batch.run(submissions, gradebook=gradebook, on_result=on_result, progress=progress,
+                  executor=DaskExecutor(batch, client))
     finally:
         client.close()
 
@@ -227,48 +279,73 @@ def _check_address(address: str) -> None:
                                  "tcp://HOST:PORT, as `dask scheduler` prints it (the default port is 8786)") from None
 
 
-class _Run:
-    def __init__(self, batch: Batch, client, gradebook, on_result, progress):
-        self.batch, self.client, self.gradebook = batch, client, gradebook
-        self.on_result, self.progress = on_result, progress
+class DaskExecutor:
+    """Grading on a Dask cluster, behind the batch's one loop (see :mod:`autograder.grading.batch`)."""
+
+    poll_seconds = 1.0  # how often, without a result, the loop asks whether the cluster still has workers
+
+    def __init__(self, batch: Batch, client):
+        self.batch, self.client = batch, client
         self.token = uuid.uuid4().hex  # task keys of this run: never shared with another run's
         self.parts = fingerprint(isolation_mode())
-        self.seed = seed()
-        self.next_look = 0.0  # when _wait next asks the scheduler for its workers
+        self.seed = batch.context.seed
+        self.code = code_version(batch.assignment, batch.limits, batch.context.isolation)
+        self.asked: set[str] = set()  # workers asked to prove their grader (by address)
+        self.verified: set[str] = set()  # ... and given the seed
+        self.index = 0
+        self.next_look = 0.0  # when check next asks the scheduler for its workers
         self.without_workers: float | None = None  # since when the cluster has had none
+        self.threads = 0
+        self.executor = None
 
-    def run(self, submissions: list[Submission]) -> None:
-        from distributed import as_completed
-
-        if not submissions:
-            return
+    def __enter__(self):
         self.client.register_plugin(SandboxPool())
-        window = IN_FLIGHT_PER_THREAD * self._threads()
-        pending: dict = {}  # future -> (submission, hash): one future per submission
-        todo = iter(enumerate(submissions))
-        futures = as_completed(loop=self.client.loop)
+        self.threads = self._threads()
+        self.verify()
+        self.executor = self.client.get_executor(pure=False)
+        return self
 
-        def refill() -> None:
-            while len(pending) < window:
-                item = next(todo, None)
-                if item is None:
-                    return
-                index, submission = item
-                future = self._send(index, submission)
-                if future is not None:
-                    pending[future[0]] = (submission, future[1])
-                    futures.add(future[0])
+    def __exit__(self, *exc) -> None:
+        # The workers keep their sandboxes warm, not the seed; the client is closed by run_on_cluster.
+        try:
+            self.client.run(_forget, self.token, workers=sorted(self.verified), on_error="ignore")
+        except Exception:  # a lost scheduler forgets with its workers
+            pass
 
-        refill()
-        while not futures.is_empty():
-            if not futures.has_ready():
-                self._wait()
+    def verify(self) -> None:
+        """Ask every worker not asked yet what it grades with; give the seed only to those that grade as we do.
+
+        A worker whose grader differs never receives the seed: its tasks come back VersionMismatch
+        (a grader-error row naming the difference, as before). Nothing about a node is trusted but
+        what it proves with the grader's version, over the cluster's authenticated connections.
+        """
+        batch = self.batch
+        workers = sorted(set(self.client.scheduler_info()["workers"]) - self.asked)
+        if not workers:
+            return
+        limits = asdict(batch.limits)
+        proofs = self.client.run(_prove, batch.assignment.id, limits, workers=workers, on_error="return")
+        for address in workers:
+            self.asked.add(address)
+            proof = proofs.get(address)
+            if not isinstance(proof, dict) or proof.get("version") != self.code:
                 continue
-            future = next(futures)
-            submission, sha = pending.pop(future)
-            result = self._result(future, submission, sha)
-            self._finish(result, False)
-            refill()
+            accepted = self.client.run(_accept, self.token, self.seed, batch.assignment.id, limits, batch.version,
+                                       workers=[address], on_error="return")
+            if accepted.get(address) is True:
+                self.verified.add(address)
+
+    def window(self) -> int:
+        return IN_FLIGHT_PER_THREAD * max(1, self.threads)
+
+    def submit(self, submission: Submission, data: bytes, sha: str):
+        # A key of our own per submission: identical bytes from two students are two tasks
+        # (pure=False alone would do that too; the key also names nothing a student controls).
+        self.index += 1
+        batch = self.batch
+        return self.executor.submit(grade_task, batch.assignment.id, submission.student, str(submission.path), data,
+                                    asdict(batch.limits), self.code, self.token, self.parts,
+                                    key=f"dlbasics-grade-{self.token}-{self.index}")
 
     def _threads(self) -> int:
         """The cluster's threads, once it has a worker."""
@@ -286,14 +363,14 @@ class _Run:
                                          "`dask worker SCHEDULER_ADDRESS` on each node")
             time.sleep(1)
 
-    def _wait(self) -> None:
-        """Between results: a short sleep, and a cluster without workers for long is an error."""
-        time.sleep(0.05)
+    def check(self) -> None:
+        """Between results: new workers are verified; a cluster without workers for long is an error."""
         now = time.monotonic()
         if now < self.next_look:
             return
         self.next_look = now + 5  # a round trip to the scheduler; results are what we wait for
         try:
+            self.verify()
             workers = sum(self.client.nthreads().values())
         except Exception as error:  # the scheduler went away
             raise ClusterUnavailable(f"lost the Dask scheduler ({type(error).__name__}: {error}); what was "
@@ -306,37 +383,19 @@ class _Run:
             raise ClusterUnavailable(f"the Dask cluster has had no worker for {NO_WORKER_SECONDS:g} s; what was "
                                      "graded is in the gradebook: start workers and run the same command again")
 
-    def _send(self, index: int, submission: Submission):
-        """Read, hash, reuse or send one submission: ``(future, hash)``, or None if already finished."""
-        batch = self.batch
-        try:
-            data = read_submission(submission.path)
-        except UnreadableNotebook as error:
-            self._finish(empty_result(batch.assignment, batch.template, submission.student, submission.path,
-                                      UNREADABLE, str(error)), False)
-            return None
-        sha = digest(data)
-        if self.gradebook is not None and not batch.regrade:
-            stored = self.gradebook.lookup(batch.assignment.id, submission.student, sha, batch.version)
-            if stored is not None:
-                self._finish(stored, True)
-                return None
-        # A key of our own per submission: identical bytes from two students are two tasks
-        # (pure=False alone would do that too; the key also names nothing a student controls).
-        future = self.client.submit(grade_task, batch.assignment.id, submission.student, str(submission.path),
-                                    data, asdict(batch.limits), batch.version, self.seed, self.parts,
-                                    key=f"dlbasics-grade-{self.token}-{index}", pure=False)
-        return future, sha
-
-    def _result(self, future, submission: Submission, sha: str) -> Result:
+    def result(self, future, submission: Submission, sha: str) -> Result | None:
+        """The submission's row from its finished task, or None to send it again (a node not verified yet)."""
         from distributed import KilledWorker
 
         batch = self.batch
-        if future.status == "cancelled":
+        if future.cancelled():
             raise ClusterUnavailable("the Dask scheduler cancelled the grading (was it restarted?); what was graded "
                                      "is in the gradebook: run the same command again to resume")
-        if future.status == "error":
-            error = future.exception()
+        error = future.exception()
+        if error is not None:
+            if isinstance(error, NotVerified):
+                self.verify()  # the worker that ran it joined after we asked: ask it now
+                return None  # and send the submission again
             if isinstance(error, VersionMismatch | SandboxUnavailable):
                 return batch.fault(submission, str(error))
             if isinstance(error, KilledWorker):
@@ -345,11 +404,15 @@ class _Run:
                                                "please report it")
             result = batch.fault(submission, f"internal grader error on a Dask worker ({type(error).__name__}: "
                                              f"{error}); no points awarded, please report it")
-            result.traceback = "".join(traceback.format_tb(future.traceback()))[-4000:]
+            result.traceback = "".join(traceback.format_tb(error.__traceback__))[-4000:]
             return result
+        reply = future.result()
         try:
-            result = Result.from_json(json.loads(future.result()))
-        except (TypeError, ValueError) as error:  # BadResult is a ValueError
+            if not isinstance(reply, str) or len(reply) > MAX_REPLY_CHARS:
+                raise ValueError(f"a reply of {len(reply) if isinstance(reply, str) else type(reply).__name__} "
+                                 f"characters, more than the {MAX_REPLY_CHARS} a result can take")
+            result = Result.from_json(json.loads(reply))
+        except (TypeError, ValueError, RecursionError) as error:  # BadResult is a ValueError
             return batch.fault(submission, f"a Dask worker sent back something that is not a result ({error}); "
                                            "no points awarded, please report it")
         # The one result for this submission, or nothing: never a row under another name.
@@ -357,12 +420,4 @@ class _Run:
                 batch.assignment.id, submission.student, sha):
             return batch.fault(submission, "a Dask worker sent back the result of another submission; no points "
                                            "awarded, please report it")
-        result.submitted_at = submission.submitted_at  # as Batch does: known here, not on the node
         return result
-
-    def _finish(self, result: Result, reused: bool) -> None:
-        self.batch.commit(result, reused, self.gradebook)  # the one writer of the gradebook: this thread
-        if self.on_result:
-            self.on_result(result, reused)
-        if self.progress:
-            self.progress.update(1)

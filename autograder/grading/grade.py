@@ -7,21 +7,18 @@ a reason. Results go into the gradebook one transaction each, as they arrive.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
-import os
-import queue
 import re
 import sys
-import threading
 import time
-import traceback
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from autograder.checks import KIT_ROOT, Assignment, AssignmentError, seed
-from autograder.course import seed_fingerprint
-from autograder.grading.intake import Submission, digest, read_submission
+from autograder.checks import KIT_ROOT, Assignment, AssignmentError
+from autograder.context import GradingContext
+from autograder.grading.intake import digest, read_submission
 from autograder.grading.result import (
     CHILD_CELL_STATUS,
     MAX_ANSWER_CHARS,
@@ -31,7 +28,7 @@ from autograder.grading.result import (
     WrittenAnswer,
 )
 from autograder.notebook.submission import Template, UnreadableNotebook, load_notebook, parse_notebook, rebuild
-from autograder.sandbox.pool import Limits, SandboxUnavailable, Worker, isolation_mode, isolation_note
+from autograder.sandbox.pool import Worker, isolation_note
 from autograder.selfcheck.api import CRASHED, ERROR, NOT_ATTEMPTED, PASSED, TIMEOUT, CheckResult, Student, run_check
 from autograder.selfcheck.status import Status
 
@@ -63,25 +60,35 @@ def load_template(assignment: Assignment) -> Template:
     return template
 
 
-def grader_version(assignment: Assignment, limits: Limits, mode: str) -> str:
+def grader_version(assignment: Assignment, context: GradingContext) -> str:
     """Changes whenever anything that decides a grade changes, so a rerun regrades instead of reusing.
 
-    That is: the grader's own code (checks, references, the sandbox, intake, grading), the
-    template, the hidden inputs' seed, the limits (a 1 ms call limit fails everything), the
-    isolation mode, and the versions of Python, torch and numpy that run the student's code.
+    That is: the hidden inputs' seed and everything :func:`code_version` covers.
+    """
+    digest = hashlib.sha256(context.seed.encode())
+    digest.update(code_version(assignment, context.limits, context.isolation).encode())
+    return digest.hexdigest()[:16]
+
+
+def code_version(assignment: Assignment, limits, isolation: str) -> str:
+    """The grader's version without its seed, which a cluster node proves before it is given the seed.
+
+    It covers the grader's own code (checks, references, the sandbox, intake, grading), the
+    template, the limits (a 1 ms call limit fails everything), the isolation mode, and the
+    versions of Python, torch and numpy that run the student's code.
     """
     from importlib.metadata import PackageNotFoundError, version
 
-    digest = hashlib.sha256(seed().encode())
-    digest.update(json.dumps([asdict(limits), mode, sys.version], sort_keys=True).encode())
+    digest = hashlib.sha256(json.dumps([asdict(limits), isolation, sys.version], sort_keys=True).encode())
     for package in ("torch", "numpy", "matplotlib"):
         try:
             digest.update(f"{package}=={version(package)}".encode())
         except PackageNotFoundError:
             digest.update(f"{package} missing".encode())
     package = KIT_ROOT / "autograder"
+    # What decides no grade is left out: the writers and the desk (changing a page regrades nothing).
     code = [path for path in package.rglob("*") if path.suffix in (".py", ".json")
-            and "report" not in path.relative_to(package).parts and path.is_file()]
+            and not {"report", "desk"} & set(path.relative_to(package).parts) and path.is_file()]
     for path in sorted(code) + [assignment.release]:
         digest.update(str(path.relative_to(KIT_ROOT)).encode())
         digest.update(path.read_bytes())
@@ -142,67 +149,162 @@ def finish_result(result: Result, template: Template, written: dict | None = Non
     return result
 
 
-def grade_one(assignment: Assignment, template: Template, student: str, path: Path, worker: Worker,
-              data: bytes | None = None, sha: str | None = None) -> Result:
-    """Grade one notebook from ``data``, the bytes intake read (read here if not given), whose
-    hash ``sha`` the caller may have computed already.
+@dataclass
+class Grading:
+    """One submission on its way through :data:`STEPS`: what each step reads and leaves for the next.
 
-    The bytes hashed are the bytes graded: the file is never opened a second time.
+    A step that decides the submission's row by itself (an unreadable file, a broken report)
+    sets ``result`` and ``final``; the steps after it do not run.
     """
+
+    assignment: Assignment
+    template: Template
+    student: str
+    path: Path
+    worker: Worker
+    context: GradingContext | None
+    data: bytes | None = None
+    sha: str | None = None
+    rebuilt: object = None  # autograder.notebook.submission.Rebuilt
+    session: object = None  # autograder.sandbox.pool.Session
+    started: float = 0.0
+    checks: list = field(default_factory=list)
+    plots: dict = field(default_factory=dict)
+    report: dict = field(default_factory=dict)
+    cells: list = field(default_factory=list)
+    result: Result | None = None
+    final: bool = False
+
+    def stop(self, status: Status, message: str, with_hash: bool = True) -> None:
+        self.result = empty_result(self.assignment, self.template, self.student, self.path, status, message,
+                                   self.sha if with_hash else "")
+        self.final = True
+
+
+def read(g: Grading) -> None:
+    """The bytes intake read, or the file read now (once: the bytes hashed are the bytes graded)."""
     try:
-        data = read_submission(path) if data is None else data
+        g.data = read_submission(g.path) if g.data is None else g.data
     except UnreadableNotebook as error:
-        return empty_result(assignment, template, student, path, UNREADABLE, str(error))
-    sha = sha or digest(data)
+        g.stop(UNREADABLE, str(error), with_hash=False)
+        return
+    g.sha = g.sha or digest(g.data)
+
+
+def parse(g: Grading) -> None:
+    """The notebook rebuilt on the template: its answer cells in the template's order, its written answers."""
     try:
-        notebook = parse_notebook(data)
-        rebuilt = rebuild(template, notebook)
+        g.rebuilt = rebuild(g.template, parse_notebook(g.data))
     except UnreadableNotebook as error:
-        # Recorded with its hash: a rerun skips it until the student submits a new file.
-        return empty_result(assignment, template, student, path, UNREADABLE, str(error), sha)
-    del data, notebook
-    if not worker.alive():
-        worker.start()  # before the clock starts: "seconds" is this submission's own time
-    started = time.monotonic()
-    session = worker.open(rebuilt.cells)
-    checks = [run_check(fn, HiddenInputs(session) if fn.hidden else session) for fn in assignment.checks()]
-    plots = _student_plots(assignment, session)
-    report = session.close()
-    cells = _child_cells(session.cells)
-    _blame_broken_cells(checks, cells)
+        g.stop(UNREADABLE, str(error))  # recorded with its hash: a rerun skips it until a new file comes
+    g.data = None
+
+
+def open_session(g: Grading) -> None:
+    if not g.worker.alive():
+        g.worker.start()  # before the clock starts: "seconds" is this submission's own time
+    g.started = time.monotonic()
+    plotted = {_call_key(name, list(args), {}) for name, args in _feedback_plots(g.assignment).values()}
+    g.session = OncePerInput(g.worker.open(g.rebuilt.cells), plotted)
+
+
+def run_public_checks(g: Grading) -> None:
+    g.checks += [run_check(fn, g.session) for fn in g.assignment.checks() if not fn.hidden]
+
+
+def draw_feedback_plots(g: Grading) -> None:
+    """The feedback's picture, drawn on the course's public inputs before any hidden call, so it
+    cannot show a hidden input (a plot function can draw whatever it was given earlier)."""
+    g.plots = _student_plots(g.assignment, g.session)
+
+
+def run_hidden_checks(g: Grading) -> None:
+    """Hidden checks on the student's own inputs; none without a context (``dlbasics check`` without a seed)."""
+    if g.context is not None:
+        hidden = HiddenInputs(g.session, g.context.hidden(g.assignment.id, g.student))
+        g.checks += [run_check(fn, hidden) for fn in g.assignment.checks() if fn.hidden]
+
+
+def close_session(g: Grading) -> None:
+    g.report = g.session.close()
+    g.cells = _child_cells(g.session.cells)
+
+
+def blame_broken_cells(g: Grading) -> None:
+    _blame_broken_cells(g.checks, g.cells)
+
+
+def build_result(g: Grading) -> None:
+    """The typed result. Everything the child sent is student-controlled text: from_json makes it
+    valid and checks its types before it is stored or shown."""
     status, message = GRADED, ""
-    if session.ended:
-        status, message = Status(session.ended), session.ended_message
-    elif report.get("worker_died"):
+    if g.session.ended:
+        status, message = Status(g.session.ended), g.session.ended_message
+    elif g.report.get("worker_died"):
         status, message = CRASHED, "the sandbox worker died while this submission ran"
-    # Everything the child sent is student-controlled text: from_json makes it valid and checks
-    # its types before it is stored or shown.
     try:
         result = Result.from_json({
-            "assignment": assignment.id, "student": student, "file": str(path), "hash": sha,
-            "status": status, "message": message, "isolation": worker.mode,
-            "isolation_note": isolation_note(worker.mode), "checks": [asdict(c) for c in checks],
-            "cells": [{k: c.get(k) for k in ("label", "status", "message")} for c in cells],
-            "notes": rebuilt.notes, "plots": plots, "seconds": round(time.monotonic() - started, 3),
+            "assignment": g.assignment.id, "student": g.student, "file": str(g.path), "hash": g.sha,
+            "status": status, "message": message, "isolation": g.worker.mode,
+            "isolation_note": isolation_note(g.worker.mode), "checks": [asdict(c) for c in g.checks],
+            "cells": [{k: c.get(k) for k in ("label", "status", "message")} for c in g.cells],
+            "notes": g.rebuilt.notes, "plots": g.plots, "seconds": round(time.monotonic() - g.started, 3),
         })
     except BadResult as error:
-        return empty_result(assignment, template, student, path, GRADER_ERROR,
-                            f"the sandbox's report could not be read ({error}); no points awarded, please report it",
-                            sha)
-    result = finish_result(result, template, rebuilt.written)
-    faults = [c for c in result.checks if c.status == ERROR]
+        g.stop(GRADER_ERROR, f"the sandbox's report could not be read ({error}); no points awarded, please report it")
+        return
+    g.result = finish_result(result, g.template, g.rebuilt.written)
+
+
+def mark_grader_faults(g: Grading) -> None:
+    """A check that broke inside the grader makes the row a grader error (its points were not awarded)."""
+    faults = [c for c in g.result.checks if c.status == ERROR]
     if faults:
-        result.status = GRADER_ERROR
-        result.message = (f"{len(faults)} check(s) failed inside the grader ({faults[0].name}: "
-                          f"{faults[0].message}); they award no points. Please report it.")
-    elif status == GRADED and all(q.status == NOT_ATTEMPTED for q in result.questions.values()):
+        g.result.status = GRADER_ERROR
+        g.result.message = (f"{len(faults)} check(s) failed inside the grader ({faults[0].name}: "
+                            f"{faults[0].message}); they award no points. Please report it.")
+
+
+def mark_not_attempted(g: Grading) -> None:
+    result = g.result
+    if result.status == GRADED and all(q.status == NOT_ATTEMPTED for q in result.questions.values()):
         result.status, result.message = NOT_ATTEMPTED, "no function of the assignment was implemented"
-    _name_failing_dependencies(result, rebuilt.sources)
-    slow = [q for q, info in result.questions.items() if info.status == TIMEOUT]
-    slow += [f"cell {c.label}" for c in result.cells if c.status == TIMEOUT]
-    if slow and not result.message:
-        result.message = "ran out of time in: " + ", ".join(slow)
-    return result
+
+
+def name_failing_dependencies(g: Grading) -> None:
+    _name_failing_dependencies(g.result, g.rebuilt.sources)
+
+
+def say_what_ran_out_of_time(g: Grading) -> None:
+    slow = [q for q, info in g.result.questions.items() if info.status == TIMEOUT]
+    slow += [f"cell {c.label}" for c in g.result.cells if c.status == TIMEOUT]
+    if slow and not g.result.message:
+        g.result.message = "ran out of time in: " + ", ".join(slow)
+
+
+# One submission's grading, in order (nbgrader's list of preprocessors is the model): each step
+# is small, named, and tested alone (tests/test_steps.py). The order matters where a step reads
+# what an earlier one left: the feedback plot before any hidden call; the cells' reports (from
+# closing) before blaming broken cells; the totals (build_result) before the row's status.
+STEPS = [read, parse, open_session, run_public_checks, draw_feedback_plots, run_hidden_checks, close_session,
+         blame_broken_cells, build_result, mark_grader_faults, mark_not_attempted, name_failing_dependencies,
+         say_what_ran_out_of_time]
+
+
+def grade_one(assignment: Assignment, template: Template, student: str, path: Path, worker: Worker,
+              context: GradingContext | None, data: bytes | None = None, sha: str | None = None) -> Result:
+    """Grade one notebook through :data:`STEPS`, from ``data`` (the bytes intake read; read here if
+    not given) whose hash ``sha`` the caller may have computed already.
+
+    Hidden checks draw ``student``'s own inputs from ``context``'s seed; without a context
+    (``dlbasics check`` without a course) only the public checks run.
+    """
+    g = Grading(assignment, template, student, path, worker, context, data, sha)
+    for step in STEPS:
+        step(g)
+        if g.final:
+            break
+    return g.result
 
 
 class HiddenInputs(Student):
@@ -214,14 +316,17 @@ class HiddenInputs(Student):
     by their type before any check reads them; the grader's own words stay.
     """
 
-    def __init__(self, session):
+    def __init__(self, session, hidden_key):
         self.session = session
+        self.hidden_key = hidden_key  # where this student's hidden inputs come from (autograder.context)
 
     def request(self, name, *args, **kwargs) -> dict:
         reply = self.session.request(name, *args, **kwargs)
         if not reply.get("ok") and reply.get("kind") == "error":
-            kind = re.match(r"`[^`]*` raised (\w+)", str(reply.get("message", "")))
-            error = kind.group(1) if kind else "an exception"
+            # The child's word for the type (student-controlled too: a class can be named anything),
+            # shown only when it is a plain identifier.
+            kind = reply.get("error_type")
+            error = kind if isinstance(kind, str) and kind.isidentifier() and len(kind) <= 60 else "an exception"
             reply = {**reply, "message": f"`{name}` raised {error} on the hidden inputs (its message is not shown, "
                                          "as it could reveal them)", "traceback": ""}
         elif reply.get("ok"):
@@ -243,10 +348,46 @@ def _scrub(value):
     return value
 
 
+def _call_key(name: str, args: list, kwargs: dict) -> str:
+    return json.dumps([name, args, kwargs], sort_keys=True)
+
+
+def _feedback_plots(assignment: Assignment) -> dict:
+    """question -> (function, public arguments) of the figures the feedback shows."""
+    return getattr(assignment.check_module(), "FEEDBACK_PLOTS", {})
+
+
+class OncePerInput(Student):
+    """The session as the checks see it: each student function is called once per distinct input.
+
+    Several checks often ask the same call (two public checks and the feedback's picture all draw
+    the course's plot): the child is asked once and the reply reused. Every call in the child
+    starts from the same seeds with fresh arguments, so a second call could only differ by state
+    the function kept between calls, which no check grades. A call whose figure the feedback shows
+    (``rendered``) is rendered the first time, so the picture costs no extra call.
+    """
+
+    def __init__(self, session, rendered: set[str] = frozenset()):
+        self.session = session
+        self.rendered = rendered
+        self.replies: dict[str, dict] = {}
+
+    def __getattr__(self, name):  # ended, ended_message, cells, close(): the session's own
+        return getattr(self.session, name)
+
+    def request(self, name, args, kwargs, spy, render) -> dict:
+        key = _call_key(name, args, kwargs)
+        cached = self.replies.get(key)
+        if cached is None or (render and not cached[0]):
+            rendered = bool(render or key in self.rendered)
+            cached = self.replies[key] = (rendered, self.session.request(name, args, kwargs, spy, rendered))
+        return copy.deepcopy(cached[1])  # each check reads its own copy
+
+
 def _student_plots(assignment: Assignment, session) -> dict[str, str]:
     """The student's own figure for each plotted question (base64 PNG rendered in the sandbox)."""
     plots = {}
-    for question, (name, args) in getattr(assignment.check_module(), "FEEDBACK_PLOTS", {}).items():
+    for question, (name, args) in _feedback_plots(assignment).items():
         try:
             reply = session.call_full(name, *args, render=True)
         except Exception:  # no plot, no picture: the checks already said why
@@ -329,91 +470,3 @@ def diff(previous: Result | None, result: Result) -> list[Change]:
         if old is not None and old.points != info.points:
             changes.append(Change(result.student, question, old.points, info.points))
     return changes
-
-
-class Batch:
-    """Grade many submissions with ``jobs`` parallel sandboxed workers."""
-
-    def __init__(self, assignment: Assignment, jobs: int | None = None, limits: Limits | None = None):
-        self.assignment = assignment
-        self.template = load_template(assignment)
-        self.jobs = max(1, jobs or os.cpu_count() or 1)
-        self.limits = limits or Limits()
-        self.version = grader_version(assignment, self.limits, isolation_mode())
-        # Recorded with every grade (see autograder.grading.run): which seed, which limits.
-        self.seed_fingerprint = seed_fingerprint(seed())
-        self.limits_key = json.dumps(asdict(self.limits), sort_keys=True)
-        self.changes: list = []  # what regrading changed, question by question
-        self.regrade = False  # True: grade again even what the gradebook holds for these exact bytes
-
-    def run(self, submissions: list[Submission], gradebook=None, on_result=None, progress=None) -> None:
-        """Grade ``submissions``; call ``on_result(result, reused)`` in this thread for each.
-
-        Each worker thread reads one file at a time (so at most ``jobs`` submissions are in
-        memory), hashes it, reuses the gradebook's result for those exact bytes and this
-        grader, or grades the bytes it hashed. Only this thread writes the gradebook.
-        """
-        todo: queue.Queue = queue.Queue()
-        done: queue.Queue = queue.Queue()
-        for submission in submissions:
-            todo.put(submission)
-        threads = [threading.Thread(target=self._work, args=(todo, done, gradebook), daemon=True)
-                   for _ in range(min(self.jobs, len(submissions)))]
-        for thread in threads:
-            thread.start()
-        for _ in range(len(submissions)):
-            result, reused = done.get()
-            self.commit(result, reused, gradebook)
-            if on_result:
-                on_result(result, reused)
-            if progress:
-                progress.update(1)
-        for thread in threads:
-            thread.join()
-
-    def commit(self, result: Result, reused: bool, gradebook) -> None:
-        """Record one new result with the run's settings, and remember what it changed."""
-        if gradebook is None or reused:
-            return
-        previous = gradebook.record(result, self.version, self.seed_fingerprint, self.limits_key)
-        self.changes += diff(previous, result)
-
-    def _one(self, submission: Submission, worker: Worker, gradebook) -> tuple[Result, bool]:
-        student, path = submission.student, submission.path
-        try:
-            data = read_submission(path)
-        except UnreadableNotebook as error:
-            return empty_result(self.assignment, self.template, student, path, UNREADABLE, str(error)), False
-        sha = digest(data)
-        if gradebook is not None and not self.regrade:
-            stored = gradebook.lookup(self.assignment.id, student, sha, self.version)
-            if stored is not None:
-                return stored, True
-        result = grade_one(self.assignment, self.template, student, path, worker, data, sha)
-        result.submitted_at = submission.submitted_at
-        return result, False
-
-    def _work(self, todo: queue.Queue, done: queue.Queue, gradebook) -> None:
-        worker = Worker(self.limits)
-        try:
-            while True:
-                try:
-                    submission = todo.get_nowait()
-                except queue.Empty:
-                    return
-                try:
-                    result, reused = self._one(submission, worker, gradebook)
-                except SandboxUnavailable as error:
-                    result, reused = self.fault(submission, str(error)), False
-                except Exception as error:  # a grader bug must still leave the student's row
-                    worker.stop()
-                    result, reused = self.fault(submission, f"internal grader error ({type(error).__name__}: "
-                                                            f"{error}); no points awarded, please report it"), False
-                    result.traceback = traceback.format_exc()[-4000:]
-                done.put((result, reused))
-        finally:
-            worker.stop()
-
-    def fault(self, submission: Submission, message: str) -> Result:
-        return empty_result(self.assignment, self.template, submission.student, submission.path, GRADER_ERROR,
-                            message)

@@ -41,6 +41,22 @@ CREATE TABLE IF NOT EXISTS manual_scores (
     comment TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (assignment, student, question)
 );
+CREATE TABLE IF NOT EXISTS rubric_items (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    assignment TEXT NOT NULL,
+    question TEXT NOT NULL,
+    label TEXT NOT NULL,
+    points REAL NOT NULL,
+    comment TEXT NOT NULL DEFAULT '',
+    version INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS manual_rubric (
+    assignment TEXT NOT NULL,
+    student TEXT NOT NULL,
+    question TEXT NOT NULL,
+    item INTEGER NOT NULL REFERENCES rubric_items(id),
+    PRIMARY KEY (assignment, student, question, item)
+);
 CREATE TABLE IF NOT EXISTS history (
     assignment TEXT NOT NULL,
     student TEXT NOT NULL,
@@ -56,7 +72,10 @@ CREATE TABLE IF NOT EXISTS history (
 # Columns added after the first release: an older gradebook gains them when opened.
 MIGRATIONS = {
     "grades": {"seed_fingerprint": "TEXT NOT NULL DEFAULT ''", "limits": "TEXT NOT NULL DEFAULT ''"},
-    "manual_scores": {"answer_hash": "TEXT NOT NULL DEFAULT ''"},
+    # version: bumped by every save, so two graders editing one score find out (see save_manual);
+    # adjust: the points given besides rubric items (the score is adjust + the items' points, clamped).
+    "manual_scores": {"answer_hash": "TEXT NOT NULL DEFAULT ''", "version": "INTEGER NOT NULL DEFAULT 1",
+                      "adjust": "REAL"},
 }
 
 
@@ -66,12 +85,41 @@ def answer_hash(answer: str) -> str:
 
 
 @dataclass(frozen=True)
+class RubricItem:
+    """A reusable rubric item of one written question: its points (negative: a deduction) count for
+    every answer it is applied to, also after they are changed."""
+
+    id: int
+    question: str
+    label: str
+    points: float
+    comment: str
+    version: int
+
+
+@dataclass(frozen=True)
 class Manual:
-    """One hand-graded score. ``stale``: the student's answer changed since it was scored."""
+    """One hand-graded score. ``stale``: the student's answer changed since it was scored.
+
+    ``items``: the rubric items it holds; ``adjust``: the points given besides them (the score is
+    their sum, clamped to 0..max); ``version``: the save count, for conflict detection.
+    """
 
     points: float
     comment: str
     stale: bool
+    items: tuple[RubricItem, ...] = ()
+    adjust: float = 0.0
+    version: int = 0
+
+
+class Conflict(RuntimeError):
+    """A save based on an older version of a score or rubric item than the gradebook holds."""
+
+
+def clamp(points: float, max_points: float) -> float:
+    """A hand-graded score is never below 0 nor above the question's maximum, whatever its items add to."""
+    return min(max(points, 0.0), max_points)
 
 
 class GradebookMissing(FileNotFoundError):
@@ -110,6 +158,8 @@ class Gradebook:
             for column, kind in columns.items():
                 if column not in have:
                     self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        # A score from before rubric items: all of it is its own points.
+        self.db.execute("UPDATE manual_scores SET adjust = points WHERE adjust IS NULL")
 
     def close(self) -> None:
         self.db.close()
@@ -153,26 +203,116 @@ class Gradebook:
                      "questions": json.loads(questions)} for at, digest, total, status, questions in rows]
 
     def set_manual(self, assignment: str, scores: list[tuple[str, str, float, str]]) -> None:
-        """Store hand-graded scores, each tied to the hash of the answer it graded now."""
+        """Store hand-graded scores (a CSV import), each tied to the hash of the answer it graded now.
+
+        ``points`` is the whole score: rubric items the answer holds stay, and the points given
+        besides them become whatever makes the total ``points``.
+        """
         with self._transaction():
             answers = self._answers(assignment)
-            self.db.executemany(
-                "INSERT OR REPLACE INTO manual_scores (assignment, student, question, points, comment, answer_hash) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [(assignment, student, question, points, comment,
-                  answer_hash(answers.get(student, {}).get(question, "")))
-                 for student, question, points, comment in scores])
+            for student, question, points, comment in scores:
+                items = sum(item.points for item in self._items_of(assignment, student, question))
+                self.db.execute(
+                    "INSERT INTO manual_scores (assignment, student, question, points, comment, answer_hash, version, "
+                    "adjust) VALUES (?, ?, ?, ?, ?, ?, 1, ?) ON CONFLICT (assignment, student, question) DO UPDATE "
+                    "SET points=excluded.points, comment=excluded.comment, answer_hash=excluded.answer_hash, "
+                    "version=manual_scores.version + 1, adjust=excluded.adjust",
+                    (assignment, student, question, points, comment,
+                     answer_hash(answers.get(student, {}).get(question, "")), points - items))
+
+    def save_manual(self, assignment: str, question: str, max_points: float,
+                    scores: list[tuple[str, int, float, str, list[int]]]) -> dict[str, tuple[float, int]]:
+        """Store scores of one question given on the desk, all or none, in one transaction.
+
+        Each is ``(student, version it was read at (0: none yet), points besides the items, comment,
+        rubric item ids)``; the score is the sum, clamped to 0..``max_points``. A score saved by
+        someone else since it was read raises :class:`Conflict` and nothing is stored. Returns each
+        student's new ``(points, version)``.
+        """
+        saved = {}
+        with self._transaction():
+            answers = self._answers(assignment)
+            known = {item.id: item for item in self._rubric(assignment, question)}
+            for student, read_version, adjust, comment, item_ids in scores:
+                if question not in answers.get(student, {}):
+                    raise KeyError(f"{student!r} has no answer to {question!r} in this gradebook")
+                unknown = [i for i in item_ids if i not in known]
+                if unknown:
+                    raise KeyError(f"no rubric item {unknown[0]} for {question!r} (deleted or of another question)")
+                row = self.db.execute("SELECT version FROM manual_scores WHERE assignment=? AND student=? AND "
+                                      "question=?", (assignment, student, question)).fetchone()
+                current = row[0] if row else 0
+                if current != read_version:
+                    raise Conflict(f"the score of {student} for {question} was changed by someone else since you "
+                                   f"opened it (version {current}, yours {read_version}): reload, check it and "
+                                   "save again; nothing was saved")
+                points = clamp(adjust + sum(known[i].points for i in set(item_ids)), max_points)
+                self.db.execute(
+                    "INSERT OR REPLACE INTO manual_scores (assignment, student, question, points, comment, "
+                    "answer_hash, version, adjust) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (assignment, student, question, points, comment,
+                     answer_hash(answers[student][question]), current + 1, adjust))
+                self.db.execute("DELETE FROM manual_rubric WHERE assignment=? AND student=? AND question=?",
+                                (assignment, student, question))
+                self.db.executemany("INSERT INTO manual_rubric VALUES (?, ?, ?, ?)",
+                                    [(assignment, student, question, i) for i in sorted(set(item_ids))])
+                saved[student] = (points, current + 1)
+        return saved
+
+    def rubric(self, assignment: str, question: str | None = None) -> list[RubricItem]:
+        with self.lock:
+            return self._rubric(assignment, question)
+
+    def save_rubric_item(self, assignment: str, question: str, max_points: float, item_id: int | None,
+                         read_version: int, label: str, points: float, comment: str) -> RubricItem:
+        """Create a rubric item (``item_id`` None) or change one; a change of points changes the score of
+        every answer that holds it, in the same transaction. A change based on an older version raises
+        :class:`Conflict` and changes nothing."""
+        with self._transaction():
+            if item_id is None:
+                cursor = self.db.execute("INSERT INTO rubric_items (assignment, question, label, points, comment) "
+                                         "VALUES (?, ?, ?, ?, ?)", (assignment, question, label, points, comment))
+                item_id, version = cursor.lastrowid, 1
+            else:
+                row = self.db.execute("SELECT version FROM rubric_items WHERE id=? AND assignment=? AND question=?",
+                                      (item_id, assignment, question)).fetchone()
+                if row is None:
+                    raise KeyError(f"no rubric item {item_id} for {question!r}")
+                if row[0] != read_version:
+                    raise Conflict(f"rubric item {item_id} was changed by someone else since you opened it (version "
+                                   f"{row[0]}, yours {read_version}): reload and try again; nothing was saved")
+                version = row[0] + 1
+                self.db.execute("UPDATE rubric_items SET label=?, points=?, comment=?, version=? WHERE id=?",
+                                (label, points, comment, version, item_id))
+                holders = self.db.execute("SELECT student FROM manual_rubric WHERE assignment=? AND question=? AND "
+                                          "item=?", (assignment, question, item_id)).fetchall()
+                for (student,) in holders:
+                    items = sum(i.points for i in self._items_of(assignment, student, question))
+                    (adjust,) = self.db.execute("SELECT adjust FROM manual_scores WHERE assignment=? AND student=? "
+                                                "AND question=?", (assignment, student, question)).fetchone()
+                    self.db.execute("UPDATE manual_scores SET points = ?, version = version + 1 WHERE assignment=? "
+                                    "AND student=? AND question=?",
+                                    (clamp((adjust or 0.0) + items, max_points), assignment, student, question))
+        return RubricItem(item_id, question, label, points, comment, version)
 
     def manual_entries(self, assignment: str) -> dict[str, dict[str, Manual]]:
-        """Every hand-graded score, with its comment, flagged stale if the answer changed since."""
+        """Every hand-graded score, with its comment and rubric items, flagged stale if the answer changed
+        since."""
         with self.lock:
             answers = self._answers(assignment)
-            rows = self.db.execute("SELECT student, question, points, comment, answer_hash FROM manual_scores "
-                                   "WHERE assignment=?", (assignment,)).fetchall()
+            rows = self.db.execute("SELECT student, question, points, comment, answer_hash, adjust, version "
+                                   "FROM manual_scores WHERE assignment=?", (assignment,)).fetchall()
+            items: dict[tuple[str, str], list[RubricItem]] = {}
+            for student, *fields in self.db.execute(
+                    "SELECT m.student, r.id, r.question, r.label, r.points, r.comment, r.version FROM manual_rubric m "
+                    "JOIN rubric_items r ON r.id = m.item WHERE m.assignment=? ORDER BY r.id", (assignment,)):
+                items.setdefault((student, fields[1]), []).append(RubricItem(*fields))
         entries: dict[str, dict[str, Manual]] = {}
-        for student, question, points, comment, graded in rows:
+        for student, question, points, comment, graded, adjust, version in rows:
             stale = bool(graded) and graded != answer_hash(answers.get(student, {}).get(question, ""))
-            entries.setdefault(student, {})[question] = Manual(points, comment, stale)
+            entries.setdefault(student, {})[question] = Manual(
+                points, comment, stale, tuple(items.get((student, question), ())),
+                adjust, version)
         return entries
 
     def manual(self, assignment: str) -> dict[str, dict[str, float]]:
@@ -189,6 +329,18 @@ class Gradebook:
             rows = self.db.execute("SELECT result FROM grades WHERE assignment=? ORDER BY student",
                                    (assignment,)).fetchall()
         return [_load(row[0]) for row in rows]
+
+    def _rubric(self, assignment: str, question: str | None) -> list[RubricItem]:
+        rows = self.db.execute("SELECT id, question, label, points, comment, version FROM rubric_items WHERE "
+                               "assignment=? AND (? IS NULL OR question=?) ORDER BY id",
+                               (assignment, question, question)).fetchall()
+        return [RubricItem(*row) for row in rows]
+
+    def _items_of(self, assignment: str, student: str, question: str) -> list[RubricItem]:
+        rows = self.db.execute("SELECT r.id, r.question, r.label, r.points, r.comment, r.version FROM manual_rubric m "
+                               "JOIN rubric_items r ON r.id = m.item WHERE m.assignment=? AND m.student=? AND "
+                               "m.question=? ORDER BY r.id", (assignment, student, question)).fetchall()
+        return [RubricItem(*row) for row in rows]
 
     def _answers(self, assignment: str) -> dict[str, dict[str, str]]:
         """Each student's stored written answers, by question."""

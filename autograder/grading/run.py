@@ -1,59 +1,26 @@
 """One grading run of a class: settings, intake, grading, the gradebook, every output.
 
 ``dlbasics grade`` is wiring around :func:`grade_class`. The run's settings (the secret
-seed of the hidden inputs, the limits) are resolved once here and recorded with every
-grade; a gradebook whose grades were made with other settings is not silently mixed with
-new ones: the run is refused unless the instructor asks for a regrade.
+seed of the hidden inputs, the limits: a :class:`~autograder.context.GradingContext` made
+once by the caller) are recorded with every grade; a gradebook whose grades were made
+with other settings is not silently mixed with new ones: the run is refused unless the
+instructor asks for a regrade.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from autograder.context import GradingContext
 from autograder.course import Course, CourseError
 from autograder.grading.grade import Change
 from autograder.grading.result import Result
 
-# The seed of a run that has no course: generated once, kept next to the gradebook.
-SEED_FILE = "secret-seed.txt"
-
 
 class SettingsChanged(Exception):
     """The gradebook's grades were made with another seed or other limits."""
-
-
-def resolve_seed(course: Course | None, out: Path) -> tuple[str, str]:
-    """The hidden inputs' seed and where it came from: the course, DLBASICS_SEED, or OUT's own.
-
-    Never a constant of the kit's source: without a course or DLBASICS_SEED a random seed is
-    generated on the first run and kept in OUT/secret-seed.txt (readable by its owner only).
-    """
-    env = os.environ.get("DLBASICS_SEED")
-    if course is not None:
-        if env and env != course.seed:
-            raise CourseError("DLBASICS_SEED is set and differs from the course's seed in "
-                              f"{course.root / 'secret.toml'}: unset DLBASICS_SEED to grade with the course's seed")
-        return course.seed, str(course.root / "secret.toml")
-    if env:
-        return env, "DLBASICS_SEED"
-    path = out / SEED_FILE
-    try:
-        seed = path.read_text(encoding="utf-8").strip()
-        if seed:
-            return seed, str(path)
-    except FileNotFoundError:
-        pass
-    out.mkdir(parents=True, exist_ok=True)
-    seed = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(seed + "\n")
-    return seed, f"{path} (new)"
 
 
 def check_settings(gradebook, batch, seed_source: str, regrade: bool) -> list[str]:
@@ -97,7 +64,7 @@ def limits_of(course: Course | None, overrides: dict):
     return Limits(**values)
 
 
-def print_changes(changes: list[Change], stream=sys.stdout) -> None:
+def print_changes(changes: list[Change], stream=None) -> None:
     from autograder.text import terminal_text
 
     if changes:
@@ -119,27 +86,20 @@ class NothingToGrade(Exception):
 class RunOutcome:
     """What one ``dlbasics grade`` run did; the caller decides what to print."""
 
-    results: list[Result]  # every row of the assignment's outputs, from the whole gradebook
     questions: list[str] = field(default_factory=list)  # the automatically graded questions
     graded: int = 0  # submissions graded in this run
     reused: int = 0  # unchanged submissions whose stored grade was kept
     seconds: float = 0.0
     changes: list[Change] = field(default_factory=list)  # question grades that a regrade changed
-    failed_writes: list[tuple[str, Exception]] = field(default_factory=list)
-
-    @property
-    def faults(self) -> list[str]:
-        """Students whose grading failed through the grader's own fault."""
-        from autograder.grading.grade import GRADER_ERROR
-
-        return [r.student for r in self.results if r.status == GRADER_ERROR]
 
 
-def grade_class(assignment, inputs: list[Path], out: Path, *, course: Course | None = None,
-                gradebook_path: Path | None = None, jobs: int | None = None, overrides: dict | None = None,
-                regrade: bool = False, cluster: str | None = None, released: bool = False, anonymous: bool = False,
-                progress=None, on_settings=None, on_skipped=None) -> RunOutcome:
-    """Grade a class: intake, settings, grading (here or on a Dask cluster), the gradebook, every output.
+def grade_class(assignment, inputs: list[Path], gradebook, context: GradingContext, *, jobs: int | None = None,
+                regrade: bool = False, cluster: str | None = None, security=None, progress=None, on_settings=None,
+                on_skipped=None) -> RunOutcome:
+    """Grade a class into ``gradebook``: intake, settings, grading (here or on a Dask cluster).
+
+    The caller writes the outputs from the gradebook afterwards
+    (:func:`autograder.report.write_outputs`): grading never imports the writers.
 
     ``progress(total)`` returns a context manager with ``update(n)`` (a tqdm bar) or is None;
     ``on_skipped(skipped)`` hears at once which files intake passed over and why;
@@ -149,71 +109,38 @@ def grade_class(assignment, inputs: list[Path], out: Path, *, course: Course | N
     """
     import contextlib
 
-    from autograder.grading.grade import UNREADABLE, Batch, empty_result
-    from autograder.grading.gradebook import Gradebook
+    from autograder.grading.batch import Batch
+    from autograder.grading.grade import UNREADABLE, empty_result
     from autograder.grading.intake import find_submissions
 
+    course = context.course
     submissions, skipped, problems = find_submissions(inputs, assignment, course.roster if course else None)
     if on_skipped:
         on_skipped(skipped)
     if not submissions and not problems:
         raise NothingToGrade("no notebooks found in " + ", ".join(map(str, inputs)))
-    limits = limits_of(course, overrides or {})
-    seed, source = resolve_seed(course, out)
-    os.environ["DLBASICS_SEED"] = seed  # the grader's own process only: the sandbox gets a clean environment
-    gradebook = Gradebook(gradebook_path or out / "gradebook.sqlite")
-    try:
-        batch = Batch(assignment, jobs=jobs, limits=limits)
-        differences = check_settings(gradebook, batch, source, regrade)
-        outcome = RunOutcome([], list(batch.template.points))
-        batch.regrade = regrade
-        if on_settings:
-            on_settings(differences)
-        started = time.monotonic()
+    batch = Batch(assignment, context, jobs=jobs)
+    differences = check_settings(gradebook, batch, context.seed_source, regrade)
+    outcome = RunOutcome(list(batch.template.points))
+    batch.regrade = regrade
+    if on_settings:
+        on_settings(differences)
+    started = time.monotonic()
 
-        def count(result: Result, reused: bool) -> None:
-            outcome.reused += reused
-            outcome.graded += not reused
+    def count(result: Result, reused: bool) -> None:
+        outcome.reused += reused
+        outcome.graded += not reused
 
-        for student, path, reason in problems:  # a link, an ambiguous folder: a row that says so
-            batch.commit(empty_result(assignment, batch.template, student, path, UNREADABLE, reason), False, gradebook)
-        with progress(len(submissions)) if progress else contextlib.nullcontext() as bar:
-            if cluster:
-                from autograder.grading.cluster import run_on_cluster
+    for student, path, reason in problems:  # a link, an ambiguous folder: a row that says so
+        batch.commit(empty_result(assignment, batch.template, student, path, UNREADABLE, reason), False, gradebook)
+    with progress(len(submissions)) if progress else contextlib.nullcontext() as bar:
+        if cluster:
+            from autograder.grading.cluster import run_on_cluster
 
-                run_on_cluster(batch, submissions, cluster, gradebook=gradebook, on_result=count, progress=bar)
-            else:
-                batch.run(submissions, gradebook=gradebook, on_result=count, progress=bar)
-        outcome.seconds = time.monotonic() - started
-        outcome.changes = batch.changes
-        # Every output is written from the whole gradebook: a run that graded one late notebook
-        # leaves the class's files complete, and a failed write is redone by the next run.
-        outcome.results, outcome.failed_writes = write_outputs(assignment, batch.template, gradebook, out, course,
-                                                               released=released, anonymous=anonymous)
-    finally:
-        gradebook.close()
+            run_on_cluster(batch, submissions, cluster, gradebook=gradebook, on_result=count, progress=bar,
+                           security=security)
+        else:
+            batch.run(submissions, gradebook=gradebook, on_result=count, progress=bar)
+    outcome.seconds = time.monotonic() - started
+    outcome.changes = batch.changes
     return outcome
-
-
-def write_outputs(assignment, template, gradebook, out: Path, course: Course | None = None, released: bool = False,
-                  anonymous: bool = False) -> tuple[list[Result], list[tuple[str, Exception]]]:
-    """Every output of an assignment, from the whole gradebook (plus a row per roster student who
-    submitted nothing); returns ``(results, [(student or file, error), ...] that could not be written)``.
-    """
-    from autograder.grading.grade import NO_SUBMISSION, empty_result
-    from autograder.report import write_all
-    from autograder.report.context import Context
-    from autograder.report.outputs import marks
-
-    results = gradebook.results(assignment.id)
-    graded = {r.student for r in results}
-    for student in course.roster if course else []:
-        if student.id not in graded:
-            results.append(empty_result(assignment, template, student.id, Path("-"), NO_SUBMISSION,
-                                        "nothing was submitted"))
-    results.sort(key=lambda r: r.student)
-    entries = gradebook.manual_entries(assignment.id)
-    context = Context(assignment, template, results,
-                      {r.student: marks(r, entries.get(r.student), course) for r in results},
-                      out, course, released, anonymous)
-    return results, write_all(context)

@@ -395,10 +395,30 @@ def fault_results(reason: str) -> dict:
             "execution_time": 0.0, "tests": []}
 
 
+# Gradescope's own record of a submission (its documented submission_metadata.json): at most
+# this much is read, as a class's metadata is a few KB.
+METADATA_BYTES = 1_000_000
+
+
+def submitters(root: Path) -> str:
+    """Whose hidden inputs a Gradescope submission is graded on: its users' Gradescope ids.
+
+    ``ROOT/submission_metadata.json`` lists the users of the submission (``users[].id``, all
+    members of a group). Without it (an older image, a manual run) every submission shares
+    one set of hidden inputs, ``submission``.
+    """
+    try:
+        with (root / "submission_metadata.json").open("rb") as handle:
+            metadata = json.loads(handle.read(METADATA_BYTES))
+        ids = sorted(str(user["id"]) for user in metadata["users"] if isinstance(user.get("id"), int | str))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return STUDENT
+    return "gradescope:" + "+".join(ids) if ids else STUDENT
+
+
 def grade_submission(assignment_name: str, root: Path) -> tuple[dict, dict]:
     """Grade ROOT/submission with the packaged settings; return ``(result, results.json payload)``."""
-    from autograder.checks import seed, using_seed
-    from autograder.course import seed_fingerprint
+    from autograder.context import GradingContext
     from autograder.grading.grade import empty_result, grade_one, load_template
     from autograder.report.gradescope import results_json
     from autograder.report.outputs import marks
@@ -407,25 +427,24 @@ def grade_submission(assignment_name: str, root: Path) -> tuple[dict, dict]:
     assignment, config = packaged_assignment(assignment_name, root / "source")
     template = load_template(assignment)
     path, status, reason = find_notebook(root / "submission", assignment.notebook)
-    # The grader's own process only (the sandbox gets a clean environment); the context
-    # variable makes it this thread's seed whatever the environment says.
-    os.environ["DLBASICS_SEED"] = config["seed"]
+    context = GradingContext(config["seed"], "the autograder zip", config["limits"], None, isolation_mode())
+    in_effect = context.seed_fingerprint
     started_sandbox = 0.0
-    with using_seed(config["seed"]):
-        in_effect = seed_fingerprint(seed())
-        if path is None:
-            result = empty_result(assignment, template, STUDENT, root / "submission", status, reason)
-        else:
-            # Started here, in this thread, by grade_one: bubblewrap's --die-with-parent is tied to
-            # the thread that started it, so a worker started from a helper thread would die with it.
-            worker = Worker(config["limits"])
-            began = time.monotonic()
-            try:
-                result = grade_one(assignment, template, STUDENT, path, worker)
-            finally:
-                worker.stop()
-            # What the cold start costs apart from grading: mostly the worker importing torch.
-            started_sandbox = time.monotonic() - began - result.seconds
+    if path is None:
+        result = empty_result(assignment, template, STUDENT, root / "submission", status, reason)
+    else:
+        # Started here, in this thread, by grade_one: bubblewrap's --die-with-parent is tied to
+        # the thread that started it, so a worker started from a helper thread would die with it.
+        worker = Worker(config["limits"])
+        began = time.monotonic()
+        try:
+            # Hidden inputs of the submitter(s) Gradescope names: each student has inputs of their own.
+            result = grade_one(assignment, template, submitters(root), path, worker, context)
+            result.student = STUDENT
+        finally:
+            worker.stop()
+        # What the cold start costs apart from grading: mostly the worker importing torch.
+        started_sandbox = time.monotonic() - began - result.seconds
     payload = results_json(result, marks(result), manual_tests=False)
     # Stored by Gradescope, not shown to students: which seed (its fingerprint only) and sandbox graded it.
     payload["extra_data"] = {"dlbasics": {"assignment": assignment.id, "status": str(result.status),

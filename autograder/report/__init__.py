@@ -3,10 +3,13 @@ the one place that names them (``autograder.report.context`` describes the inter
 
 from __future__ import annotations
 
-from autograder.report import feedback, grades_csv, gradescope, review, summary
+from pathlib import Path
+
+from autograder.grading.result import Result
+from autograder.report import feedback, grades_csv, gradescope, review, similarity, summary
 
 # Per-student files first (feedback/<student>/), then the class-wide ones.
-WRITERS = [feedback, gradescope, grades_csv, summary, review]
+WRITERS = [feedback, gradescope, grades_csv, summary, review, similarity]
 
 
 def write_all(context) -> list[tuple[str, Exception]]:
@@ -18,3 +21,27 @@ def write_all(context) -> list[tuple[str, Exception]]:
         except (OSError, ValueError) as error:
             failed.append((writer.__name__.rsplit(".", 1)[-1], error))
     return failed
+
+
+def write_outputs(assignment, template, gradebook, out: Path, course=None, released: bool = False,
+                  anonymous: bool = False, *, seed: str) -> tuple[list[Result], list[tuple[str, Exception]]]:
+    """Every output of an assignment, from the whole gradebook (plus a row per roster student who
+    submitted nothing); returns ``(results, [(student or file, error), ...] that could not be written)``.
+    ``seed`` keys the pseudonyms of anonymous pages (never shown itself).
+    """
+    from autograder.grading.grade import NO_SUBMISSION, empty_result
+    from autograder.report.context import Context
+    from autograder.report.outputs import marks
+
+    results = gradebook.results(assignment.id)
+    graded = {r.student for r in results}
+    for student in course.roster if course else []:
+        if student.id not in graded:
+            results.append(empty_result(assignment, template, student.id, Path("-"), NO_SUBMISSION,
+                                        "nothing was submitted"))
+    results.sort(key=lambda r: r.student)
+    entries = gradebook.manual_entries(assignment.id)
+    context = Context(assignment, template, results,
+                      {r.student: marks(r, entries.get(r.student), course) for r in results},
+                      out, course, released, anonymous, seed=seed)
+    return results, write_all(context)

@@ -26,6 +26,7 @@ class Context:
     course: object = None  # autograder.course.Course or None
     released: bool = False  # hidden checks' messages shown to students
     anonymous: bool = False  # review pages show pseudonyms
+    seed: str = ""  # the run's secret seed: keys the pseudonyms (autograder.report.review), never shown
     cache: dict = field(default_factory=dict)  # shared work between writers (e.g. the summary)
 
 

@@ -63,10 +63,12 @@ def results_json(result: Result, mark: Marks | None = None, manual_tests: bool =
             state = ("your answer changed after it was graded: it will be graded again" if question in mark.stale
                      else "graded by your instructor" if score is not None else "not graded yet")
             comment = mark.comments.get(question)
+            items = "".join(f"  \n- {points:+g}: {md_text(label)}" + (f": {md_text(note)}" if note else "")
+                            for label, points, note in mark.items.get(question, []))
             tests.append({
                 "name": f"{question} (graded by hand)", "number": f"{offset}.1", "score": score or 0,
                 "max_score": info.max_points, "status": "passed" if score == info.max_points else "failed",
-                "output": md_text(state) + (f"  \n*Comment:* {md_text(comment)}" if comment else ""),
+                "output": md_text(state) + (f"  \n*Comment:* {md_text(comment)}" if comment else "") + items,
                 "output_format": "md", "visibility": "visible", "tags": [question, "manual"],
             })
     output = md_text(result.message or f"Automatic score {result.auto_total:g} / {result.auto_max:g}.")

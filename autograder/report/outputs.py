@@ -70,6 +70,8 @@ class Marks:
     manual: dict[str, float] = field(default_factory=dict)  # written question -> points that count
     comments: dict[str, str] = field(default_factory=dict)
     stale: set[str] = field(default_factory=set)  # scored, but the answer changed since: not counted
+    # written question -> the rubric items its score holds: (label, points, comment for the student)
+    items: dict[str, list[tuple[str, float, str]]] = field(default_factory=dict)
     submitted_at: str | None = None
     days_late: int = 0
     penalty: float = 0.0
@@ -89,6 +91,9 @@ def marks(result: Result, manual: dict | None = None, course=None) -> Marks:
                                   else (entry.points, entry.comment, entry.stale))
         if comment:
             out.comments[question] = comment
+        held = getattr(entry, "items", ())
+        if held and not stale:
+            out.items[question] = [(item.label, item.points, item.comment) for item in held]
         if stale:
             out.stale.add(question)
             out.manual.pop(question, None)

@@ -18,6 +18,7 @@ import signal
 import sys
 from time import monotonic  # bound before student code runs: a patched time.monotonic cannot stretch a budget
 
+from autograder.sandbox import syscalls
 from autograder.selfcheck.calling import CallTimeout, cell_filename, invoke, student_traceback, time_limit
 
 # What a student's stray output may cost: the first 8 KB are kept for the feedback.
@@ -57,6 +58,8 @@ class NoShell:
 _CLONE_NEWNS, _CLONE_NEWIPC, _CLONE_NEWUSER = 0x00020000, 0x08000000, 0x10000000
 _MS_NOSUID, _MS_NODEV, _MS_REC, _MS_PRIVATE = 0x2, 0x4, 0x4000, 0x40000
 _PR_SET_NO_NEW_PRIVS = 38
+# The job's /dev/shm: a few semaphores need a page each; 1 MiB is memory RLIMIT_AS does not count.
+SHM_BYTES = 2**20
 
 
 def _libc():
@@ -100,6 +103,13 @@ def private_tmp(size_mb: float, inodes: int) -> bool:
         _check(libc.mount(b"tmpfs", b"/tmp", b"tmpfs", _MS_NOSUID | _MS_NODEV, options), "mount tmpfs /tmp")
     except OSError:
         return False
+    if os.path.isdir("/dev/shm"):
+        # POSIX shared memory and semaphores (sem_open: multiprocessing's locks) live in
+        # /dev/shm: the job's own, tiny one (what a DataLoader's worker locks need), so nothing
+        # there is shared with the next job or holds more than this. Best effort: where it
+        # cannot be mounted, the worker deletes what the job's uid left there (worker.remove_owned).
+        libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", _MS_NOSUID | _MS_NODEV,
+                   f"size={SHM_BYTES},nr_inodes=64,mode=1777".encode())
     return True
 
 
@@ -276,6 +286,11 @@ def main(job: dict, channel, uid: int | None) -> None:
             os.dup2(null, fd)
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         apply_limits(limits)
+        if job.get("seccomp"):
+            # The worker found the filter installable (its ready message): from here on no
+            # memfd, SysV IPC, namespaces, ... (autograder/sandbox/syscalls.py). Should it fail
+            # here all the same, the child ends before any student code ran: nothing runs unfiltered.
+            syscalls.install()
         run(job, channel)
     except BaseException:
         code = 70

@@ -24,11 +24,19 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from autograder.sandbox import replies
+from autograder.sandbox.replies import MalformedReply
 from autograder.selfcheck.api import Student
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 STAGE = "/opt/dlbasics"  # where the worker's code appears inside bubblewrap
-MAX_LINE = 32 * 1024 * 1024  # one reply can carry a rendered plot, not a flood
+# One line from the sandbox, bounded before it is parsed: a reply carries at most a rendered
+# plot (replies.MAX_PNG, 2 MB of base64) or a value of replies.MAX_ITEMS numbers (~2.5 MB as
+# JSON), with the arguments as they are after the call beside it. 8 MB holds the largest
+# honest reply with room to spare; parsed, it costs the grader at most ~250 MB for a moment.
+MAX_LINE = 8 * 1024 * 1024
+# What a submission whose process wrote something that is no reply of the protocol gets.
+MALFORMED = "the submission's process sent a malformed reply"
 
 
 @dataclass
@@ -116,9 +124,11 @@ def isolation_mode() -> str:
     return "bwrap" if works else "rlimits"
 
 
-# Whether the workers of this run could give each submission its own tmpfs /tmp (they say
-# so when they start): where they could not, the isolation note says what was shared.
+# Whether the workers of this run could give each submission its own tmpfs /tmp, and install
+# the seccomp filter (they say so when they start): where they could not, the isolation note
+# says what was shared or open.
 _private_tmp: dict[str, bool] = {}
+_seccomp: dict[str, bool] = {}
 
 
 def isolation_note(mode: str) -> str:
@@ -132,6 +142,10 @@ def isolation_note(mode: str) -> str:
     if _private_tmp.get(mode) is False:
         notes.append("isolation reduced: this machine does not let the grader give each submission its own "
                      "size-capped /tmp; each got a fresh folder there instead, with a limit per file only")
+    if _seccomp.get(mode) is False:
+        notes.append("isolation reduced: the system-call filter could not be installed (install the Debian package "
+                     "libseccomp2 and `make setup`'s pyseccomp), so student code could hold memory outside its "
+                     "limits with memfd_create and SysV shared memory while it ran")
     return "; ".join(notes)
 
 
@@ -147,10 +161,10 @@ def _ancestors(path: str) -> list[str]:
     return [str(Path(*parts[: i + 1])) for i in range(1, len(parts) - 1)]
 
 
-def _python_command() -> list[str]:
+def _python_command(executable: str = sys.executable) -> list[str]:
     # -s: no user site-packages; -P: the working directory (/tmp) is not put on sys.path,
     # so nothing a job can write is ever imported.
-    return [sys.executable, "-s", "-P", "-m", "autograder.sandbox.worker"]
+    return [executable, "-s", "-P", "-m", "autograder.sandbox.worker"]
 
 
 def _bwrap_command(control_fd: int, limits: Limits) -> list[str]:
@@ -176,27 +190,53 @@ def _bwrap_command(control_fd: int, limits: Limits) -> list[str]:
     # cannot have its own tmpfs; capped like a job's /tmp, since it is memory too.
     command += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777",
                 "--size", str(int(limits.tmp_mb * 2**20)), "--tmpfs", "/tmp"]
-    interpreters = sorted({os.path.realpath(sys.base_prefix), sys.base_prefix, sys.prefix})
+    binds = _interpreter_binds()
     stage = f"{STAGE}/autograder"
     made = set()
-    for path in [*interpreters, stage]:
+    for path in [*binds.values(), stage]:
         for parent in _ancestors(path + "/x"):
             if parent not in made and not parent.startswith("/usr"):
                 command += ["--perms", "0755", "--dir", parent]
                 made.add(parent)
-    for path in interpreters:
-        command += ["--ro-bind", path, path]
+    for source, target in binds.items():
+        command += ["--ro-bind", source, target]
     # If the kit is installed inside a bound prefix, its checks and references must vanish.
-    for path in interpreters:
-        if str(PACKAGE_DIR).startswith(path + "/"):
-            command += ["--tmpfs", str(PACKAGE_DIR)]
+    for source, target in binds.items():
+        if str(PACKAGE_DIR).startswith(source + "/"):
+            command += ["--tmpfs", target + str(PACKAGE_DIR)[len(source):]]
     command += ["--ro-bind", str(PACKAGE_DIR / "__init__.py"), f"{stage}/__init__.py"]
     for public in ("sandbox", "selfcheck"):
         command += ["--ro-bind", str(PACKAGE_DIR / public), f"{stage}/{public}"]
     command += ["--chdir", "/tmp", "--clearenv"]
     for key, value in _child_env(STAGE, "/tmp").items():
         command += ["--setenv", key, value]
-    return command + [*_python_command(), str(control_fd)]
+    return command + [*_python_command(_inside(sys.executable, binds)), str(control_fd)]
+
+
+def _interpreter_binds() -> dict[str, str]:
+    """Where the Python installation (and the venv) appears inside bubblewrap: at its own path,
+    except what lives under /tmp (a checkout in the system's temporary folder). That goes to a
+    path under STAGE, as every child mounts its own empty /tmp over the worker's and would
+    hide it (the old grader then fell back, silently, to a shared folder in /tmp)."""
+    binds = {}
+    for number, path in enumerate(sorted({os.path.realpath(sys.base_prefix), sys.base_prefix, sys.prefix})):
+        under_tmp = os.path.realpath(path) == "/tmp" or os.path.realpath(path).startswith("/tmp/")
+        if not under_tmp:
+            binds[path] = path
+        else:
+            # A venv keeps its layout (bin/python finds pyvenv.cfg beside it, then its own
+            # site-packages); a Python installed under /tmp finds its prefix from its binary too.
+            binds[os.path.realpath(path)] = f"{STAGE}/python-{number}"
+    return binds
+
+
+def _inside(path: str, binds: dict[str, str]) -> str:
+    """``path`` (not resolved: a venv's bin/python is a link) as seen inside bubblewrap."""
+    for source, target in sorted(binds.items(), key=lambda item: -len(item[0])):
+        for form in {source, *(p for p in (sys.prefix, sys.base_prefix) if os.path.realpath(p) == source)}:
+            if path == form or path.startswith(form + "/"):
+                return target + path[len(form):]
+    return path
 
 
 def _child_env(python_path: str, home: str) -> dict[str, str]:
@@ -220,6 +260,7 @@ class Worker:
         self.control: socket.socket | None = None
         self.scratch_root: str | None = None
         self.private_tmp = False
+        self.seccomp = False
         self.starts = 0
 
     # --- life cycle ---------------------------------------------------------------
@@ -255,6 +296,8 @@ class Worker:
             raise SandboxUnavailable(f"the sandbox worker did not start: {error.strip() or 'no answer'}")
         self.private_tmp = ready.get("private_tmp") is True
         _private_tmp[self.mode] = self.private_tmp and _private_tmp.get(self.mode, True)
+        self.seccomp = ready.get("seccomp") is True
+        _seccomp[self.mode] = self.seccomp and _seccomp.get(self.mode, True)
 
     def stop(self) -> None:
         if self.control is not None:
@@ -280,7 +323,7 @@ class Worker:
         ours, theirs = socket.socketpair()
         job_id = next(self._ids)
         header = {"id": job_id, "limits": asdict(self.limits), "scratch_root": self.scratch_root,
-                  "own_pid_namespace": self.mode == "bwrap",
+                  "own_pid_namespace": self.mode == "bwrap", "seccomp": self.seccomp,
                   "uid": next(_job_uids) if os.geteuid() == 0 else None}
         socket.send_fds(self.control, [json.dumps(header).encode() + b"\n"], [theirs.fileno()])
         theirs.close()
@@ -307,15 +350,22 @@ class Worker:
 
 
 class _LineReader:
-    """JSON lines from a socket, each with a deadline; ``None`` on EOF, timeout or garbage."""
+    """JSON lines from a socket, each with a deadline; ``None`` on EOF, timeout or garbage.
+
+    ``malformed`` says why the last ``None`` was garbage (a line too long, not JSON, nested
+    beyond json's recursion limit, not an object), so the session can tell a forged reply
+    from a process that ended.
+    """
 
     def __init__(self, sock: socket.socket):
         self.sock = sock
         self.buffer = b""
         self.timed_out = False
+        self.malformed = ""
 
     def read_line(self, deadline: float) -> dict | None:
         self.timed_out = False
+        self.malformed = ""
         while b"\n" not in self.buffer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -331,14 +381,24 @@ class _LineReader:
             if not chunk:
                 return None
             self.buffer += chunk
-            if len(self.buffer) > MAX_LINE:
+            if len(self.buffer) > MAX_LINE and b"\n" not in self.buffer[:MAX_LINE + 1]:
+                self.malformed = f"a line longer than {MAX_LINE // 2**20} MB"
                 return None
         line, self.buffer = self.buffer.split(b"\n", 1)
-        try:
-            message = json.loads(line)
-        except ValueError:
+        if len(line) > MAX_LINE:
+            self.malformed = f"a line longer than {MAX_LINE // 2**20} MB"
             return None
-        return message if isinstance(message, dict) else None
+        try:
+            # json's depth is bounded by the interpreter's recursion limit: a forged
+            # 100 000-deep list raises RecursionError here, after a few hundred levels.
+            message = json.loads(line)
+        except (ValueError, RecursionError) as error:
+            self.malformed = f"not JSON ({type(error).__name__})"
+            return None
+        if not isinstance(message, dict):
+            self.malformed = f"a JSON {type(message).__name__} where an object belongs"
+            return None
+        return message
 
 
 class Session(Student):
@@ -370,18 +430,19 @@ class Session(Student):
         self._send({"cells": cells})
         # The child reports after each cell; one that blocks the child's own timer (e.g. by
         # ignoring SIGALRM) is stopped here, a couple of seconds after its limit.
-        done = 0
         while not self.ended:
             reply = self.reader.read_line(min(self.deadline, time.monotonic() + limits.cell_seconds
                                               + limits.grace_seconds))
-            if reply is not None and "cell_done" in reply and done < len(cells):
-                done += 1
-                continue
-            if reply is None or not isinstance(reply.get("cells"), list):
-                self._end("the notebook's cells did not finish")
-            else:
-                self.cells = reply["cells"]
-                break
+            try:
+                if reply is None:
+                    self._end("the notebook's cells did not finish", self.reader.malformed)
+                elif "cell_done" in reply:
+                    replies.cell_progress(reply, len(cells))
+                else:
+                    self.cells = replies.cells_report(reply, cells)
+                    break
+            except MalformedReply as error:
+                self._end("the notebook's cells did not finish", str(error))
         # The checks get their own seconds, whatever the cells took.
         self.deadline = time.monotonic() + limits.checks_seconds
 
@@ -395,13 +456,19 @@ class Session(Student):
         finally:
             self.sock.settimeout(None)
 
-    def _end(self, why: str) -> None:
+    def _end(self, why: str, malformed: str = "") -> None:
+        """The child can answer no more: it timed out, ended, or (``malformed`` says how) sent
+        something that is no reply. Each is the submission's own status, never the grader's."""
         if self.ended:
             return
-        timed_out = self.reader.timed_out or time.monotonic() >= self.deadline
+        timed_out = not malformed and (self.reader.timed_out or time.monotonic() >= self.deadline)
         self.ended = "timeout" if timed_out else "crashed"
-        self.ended_message = (f"{why}: the time limit was reached" if timed_out
-                              else f"{why}: the process running your code ended (crash, exit or limit)")
+        if malformed:
+            self.ended_message = f"{why}: {MALFORMED} ({malformed})"
+        elif timed_out:
+            self.ended_message = f"{why}: the time limit was reached"
+        else:
+            self.ended_message = f"{why}: the process running your code ended (crash, exit or limit)"
         self.worker.kill_job()
 
     def request(self, name, args, kwargs, spy, render) -> dict:
@@ -421,12 +488,20 @@ class Session(Student):
         self.calls += 1
         self._send({"name": name, "args": args, "kwargs": kwargs, "spy": list(spy), "render": render,
                     "seconds": seconds})
-        reply = self.reader.read_line(time.monotonic() + 2 * seconds + limits.grace_seconds)
-        if reply is None or "ok" not in reply:
-            self._end(f"calling `{name}`")
+        if self.ended:
             return {"ok": False, "kind": self.ended, "message": self.ended_message}
-        if reply.get("kind") == "timeout":
-            self.timed_out[name] = reply.get("message", "timed out")
+        reply = self.reader.read_line(time.monotonic() + 2 * seconds + limits.grace_seconds)
+        try:
+            if reply is None:
+                self._end(f"calling `{name}`", self.reader.malformed)
+            else:
+                reply = replies.call_reply(reply, len(args))
+        except MalformedReply as error:
+            self._end(f"calling `{name}`", str(error))
+        if self.ended:
+            return {"ok": False, "kind": self.ended, "message": self.ended_message}
+        if not reply["ok"] and reply["kind"] == "timeout":
+            self.timed_out[name] = reply["message"]
         return reply
 
     def close(self) -> dict:

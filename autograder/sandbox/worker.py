@@ -52,6 +52,12 @@ def warm_up() -> None:
     TransformerManager().transform_cell("%matplotlib inline\n")
 
     import autograder.selfcheck as selfcheck
+    from autograder.sandbox import syscalls
+
+    try:
+        syscalls.load_binding()  # libseccomp loaded once here, not in every child
+    except syscalls.FilterUnavailable:
+        pass  # the ready message says the filter is missing; the grader's note says so
 
     # The notebooks' setup cell says `from selfcheck import check, done`.
     sys.modules["selfcheck"] = selfcheck
@@ -99,6 +105,66 @@ def remove_scratch(path: str, uid: int | None) -> None:
     as_job_uid(lambda: shutil.rmtree(path, ignore_errors=True), uid)
 
 
+# The folders every account may write in, where a job without a private /tmp (or any job, for
+# /var/tmp when it runs without bubblewrap) could leave files for the next one.
+SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock")
+
+
+def remove_owned(uid: int, folders) -> None:
+    """Delete everything ``uid`` owns in ``folders`` and in the world-writable folders below them
+    (the only places another uid's job can create anything): run as the job's uid, so it can
+    delete nothing else. Each folder is walked without following links."""
+    pending = [folder for folder in folders if folder and os.path.isdir(folder)]
+    seen = 0
+    while pending and seen < 100_000:  # a bound on the walk: /tmp on a busy machine is large
+        folder = pending.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            seen += 1
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if info.st_uid == uid:
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    try:
+                        os.unlink(entry.path)
+                    except OSError:
+                        pass
+            elif entry.is_dir(follow_symlinks=False) and info.st_mode & 0o002:
+                pending.append(entry.path)
+
+
+def remove_ipc(uid: int) -> None:
+    """Remove the SysV shared memory, queues and semaphores ``uid`` owns or created: they outlive
+    their processes. Only needed where the seccomp filter is missing and the job shares the
+    worker's IPC namespace; run as root (the worker), with the job's uid known."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    ipc_rmid = 0
+    for kind, id_column, uid_columns, remove in (
+            ("shm", 1, (7, 9), lambda i: libc.shmctl(i, ipc_rmid, None)),
+            ("msg", 1, (7, 9), lambda i: libc.msgctl(i, ipc_rmid, None)),
+            ("sem", 1, (4, 6), lambda i: libc.semctl(i, 0, ipc_rmid))):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as table:
+                rows = [line.split() for line in table.readlines()[1:]]
+        except OSError:
+            continue
+        for row in rows:
+            try:
+                if any(int(row[column]) == uid for column in uid_columns):
+                    remove(int(row[id_column]))
+            except (IndexError, ValueError):
+                continue
+
+
 def private_tmp_works() -> bool:
     """Whether a child forked from here can mount its own /tmp (said in the ready message)."""
     from autograder.sandbox import child
@@ -141,6 +207,12 @@ def run_job(job: dict, channel: socket.socket, control: socket.socket) -> dict:
     os.close(pidfd)
     kill_leftovers(uid, pid, job["own_pid_namespace"])
     remove_scratch(os.path.join(job["scratch_root"], f"job-{job['id']}"), uid)
+    if uid is not None:
+        # Nothing the job wrote outside its own /tmp survives it: files in the shared folders
+        # (and in the fallback folders' root), SysV objects where no filter refused them.
+        as_job_uid(lambda: remove_owned(uid, (*SHARED_FOLDERS, job["scratch_root"])), uid)
+        if not job.get("seccomp"):
+            remove_ipc(uid)
     return {
         "done": job["id"],
         "exit_code": os.waitstatus_to_exitcode(status),
@@ -160,7 +232,9 @@ def main() -> None:
         ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
     except OSError:
         pass
-    ready = {"ready": True, "pid": os.getpid(), "private_tmp": private_tmp_works()}
+    from autograder.sandbox import syscalls
+
+    ready = {"ready": True, "pid": os.getpid(), "private_tmp": private_tmp_works(), "seccomp": syscalls.probe()}
     control.sendall(json.dumps(ready).encode() + b"\n")
     while True:
         # One small JSON line per job (id, uid, limits), with the child's socket attached;

@@ -1,6 +1,7 @@
 """Checks of 01-linear-regression: the public ones, plus hidden ones on random inputs.
 
-Hidden inputs come from :func:`autograder.checks.random_for`, seeded by the grader, so a
+Hidden inputs come from the student's hidden-input key (the grader's secret seed, the
+assignment and the student id: every student has inputs of their own), so a
 hard-coded answer for the course data fails them while every grading run is reproducible.
 Each hidden check judges the student's value with the same helper as its public counterpart
 (``judge_*`` in ``public_checks.py``), with expected values from ``reference.py``; its inputs
@@ -104,13 +105,13 @@ def _columns_case(n=None):
 
 @points(1, "to_column_tensors", hidden=True)
 def test_columns_of_random_data(student):
-    xs, ys = draw("columns", _columns_case())
+    xs, ys = draw(student, "columns", _columns_case())
     judge_columns(student.call("to_column_tensors", xs, ys), xs, ys, what="on random data", show_expected=False)
 
 
 @points(1, "to_column_tensors", hidden=True)
 def test_columns_of_a_single_pair(student):
-    xs, ys = draw("single pair", _columns_case(n=1))
+    xs, ys = draw(student, "single pair", _columns_case(n=1))
     judge_columns(student.call("to_column_tensors", xs, ys), xs, ys, what="of one random (hours, score) pair",
                   show_expected=False)
 
@@ -129,7 +130,7 @@ def test_predict_on_random_flat_tensor(student):
         variants = {"m and b are swapped (b * x + m)": [ref.predict(x, b, m) for x in xs]}
         return (xs, m, b, expected, variants), [Comparison(expected, variants, ELEMENTWISE_REL, PREDICT_ABS)]
 
-    xs, m, b, expected, variants = draw("predict", make)
+    xs, m, b, expected, variants = draw(student, "predict", make)
     judge_prediction(student.call("predict", tensor(xs), m, b), [len(xs)], expected, what="predict on random data",
                      variants=variants, abs_=PREDICT_ABS, show_expected=False)
 
@@ -145,7 +146,7 @@ def _fit(student, name: str, flat: bool):
         expected = list(ref.least_squares(xs, ys))
         return (xs, ys, expected), [Comparison(expected, {"swapped": expected[::-1]}, FIT_REL, FIT_ABS)]
 
-    xs, ys, expected = draw(name, make)
+    xs, ys, expected = draw(student, name, make)
     make_arg = tensor if flat else columns
     judge_fit(student.call("fit_least_squares", make_arg(xs), make_arg(ys)), expected, abs_=FIT_ABS,
               what="(slope, intercept) on random data", show_expected=False)
@@ -167,11 +168,11 @@ def test_plot_on_random_data(student):
         xs, ys = random_points(r)
         return (xs, ys, round(r.uniform(-4, 4), 3), round(r.uniform(-5, 5), 3)), []
 
-    xs, ys, m, b = draw("plot", make)
+    xs, ys, m, b = draw(student, "plot", make)
     judge_plot(axes_of(student.call("plot_regression", columns(xs), columns(ys), m, b)), xs, ys, m, b)
 
 
-def _training(name: str, lr_range, epochs_range):
+def _training(student, name: str, lr_range, epochs_range):
     def make(r):
         xs, ys = random_points(r, noise=0.5)
         # A small random start, and steps that converge visibly on data of scale ~1.
@@ -180,19 +181,19 @@ def _training(name: str, lr_range, epochs_range):
         expected = training_expected(start, xs, ys, lr, epochs)
         return (start, xs, ys, lr, epochs, expected), training_comparisons(expected)
 
-    return draw(name, make)
+    return draw(student, name, make)
 
 
 @points(1, "train_model", hidden=True)
 def test_training_losses_on_random_data(student):
-    start, xs, ys, lr, epochs, expected = _training("train losses", (0.02, 0.08), (8, 15))
+    start, xs, ys, lr, epochs, expected = _training(student, "train losses", (0.02, 0.08), (8, 15))
     judge_training(call_training(student, start, xs, ys, lr, epochs), expected, start, with_model=False,
                    what="the losses on random data", show_expected=False)
 
 
 @points(1, "train_model", hidden=True)
 def test_training_the_model_on_random_data(student):
-    start, xs, ys, lr, epochs, expected = _training("train model", (0.02, 0.08), (8, 15))
+    start, xs, ys, lr, epochs, expected = _training(student, "train model", (0.02, 0.08), (8, 15))
     judge_training(call_training(student, start, xs, ys, lr, epochs), expected, start, with_model=True,
                    what="the losses and the trained model on random data", show_expected=False)
 
@@ -200,7 +201,7 @@ def test_training_the_model_on_random_data(student):
 @points(1, "train_model", hidden=True)
 def test_training_with_a_larger_learning_rate(student):
     # Larger steps for fewer epochs: still stable on data of scale ~1 (lr < 2 / the loss's curvature, ~0.25).
-    start, xs, ys, lr, epochs, expected = _training("train large lr", (0.1, 0.2), (2, 5))
+    start, xs, ys, lr, epochs, expected = _training(student, "train large lr", (0.1, 0.2), (2, 5))
     judge_training(call_training(student, start, xs, ys, lr, epochs), expected, start, with_model=True,
                    what="the losses and the trained model with a larger learning rate", show_expected=False)
 

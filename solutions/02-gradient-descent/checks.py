@@ -94,31 +94,31 @@ def _scale(xs, ys, m, b) -> float:
     return ref.mean(abs((m * x + b - y) * (1 + abs(x))) for x, y in zip(xs, ys))
 
 
-def _mse(name: str, mixed: bool):
+def _mse(student, name: str, mixed: bool):
     def make(r):
         y_true, y_pred = random_points(r)
         expected = ref.mse(y_true, y_pred)
         variants = mixed_variants(y_true, y_pred) if mixed else ref.mse_variants(y_true, y_pred)
         return (y_true, y_pred, expected, variants), [Comparison(expected, variants, SINGLE_REL)]
 
-    return draw(name, make)
+    return draw(student, name, make)
 
 
 @points(1, "mse_loss", hidden=True)
 def test_mse_on_random_flat_tensors(student):
-    y_true, y_pred, expected, variants = _mse("mse flat", mixed=False)
+    y_true, y_pred, expected, variants = _mse(student, "mse flat", mixed=False)
     judge_mse(student.call("mse_loss", tensor(y_true), tensor(y_pred)), expected, variants,
               what="mse_loss on random data", show_expected=False)
 
 
 @points(1, "mse_loss", hidden=True)
 def test_mse_of_a_column_against_a_flat_tensor_on_random_data(student):
-    y_true, y_pred, expected, variants = _mse("mse mixed shapes", mixed=True)
+    y_true, y_pred, expected, variants = _mse(student, "mse mixed shapes", mixed=True)
     judge_mse(student.call("mse_loss", columns(y_true), tensor(y_pred)), expected, variants,
               what="mse_loss of an (N, 1) against an (N,) tensor on random data", show_expected=False)
 
 
-def _gradients_case(name: str, **data):
+def _gradients_case(student, name: str, **data):
     def make(r):
         xs, ys = random_points(r, **data)
         m, b = _line(r)
@@ -127,11 +127,11 @@ def _gradients_case(name: str, **data):
         abs_ = 1e-5 * _scale(xs, ys, m, b)
         return (xs, ys, m, b, expected, variants, abs_), [Comparison(expected, variants, SINGLE_REL, abs_)]
 
-    return draw(name, make)
+    return draw(student, name, make)
 
 
 def _gradients(student, name: str, flat: bool):
-    xs, ys, m, b, expected, variants, abs_ = _gradients_case(name)
+    xs, ys, m, b, expected, variants, abs_ = _gradients_case(student, name)
     make = tensor if flat else columns
     judge_gradients(student.call("mse_gradients", make(xs), make(ys), m, b), expected, variants, abs_=abs_,
                     what="(dL/dm, dL/db) on random data", show_expected=False)
@@ -159,7 +159,7 @@ def _step(student, name: str, lr_range):
         abs_ = step_abs(xs, ys, m, b, lr)
         return (xs, ys, m, b, lr, expected, variants, abs_), [Comparison(expected, variants, PARAM_REL, abs_)]
 
-    xs, ys, m, b, lr, expected, variants, abs_ = draw(name, make)
+    xs, ys, m, b, lr, expected, variants, abs_ = draw(student, name, make)
     judge_step(student.call("gradient_descent_step", columns(xs), columns(ys), m, b, lr), expected, variants,
                abs_=abs_, what="(m, b) after one step on random data", show_expected=False)
 
@@ -179,7 +179,7 @@ def test_step_with_a_large_learning_rate(student):
 DESCENT_ABS = 1e-5
 
 
-def _descent_case(name: str):
+def _descent_case(student, name: str):
     def make(r):
         xs, ys = random_points(r)
         m, b = _line(r)
@@ -189,12 +189,12 @@ def _descent_case(name: str):
             Comparison(expected["losses"], expected["losses_variants"], STEPS_REL),
             Comparison(expected["params"], expected["params_variants"], STEPS_REL, DESCENT_ABS)]
 
-    return draw(name, make)
+    return draw(student, name, make)
 
 
 @points(1, "gradient_descent", hidden=True)
 def test_descent_losses_on_random_data(student):
-    xs, ys, m, b, lr, steps, expected = _descent_case("descent losses")
+    xs, ys, m, b, lr, steps, expected = _descent_case(student, "descent losses")
     _, losses = descent_result(student.call("gradient_descent", columns(xs), columns(ys), m, b, lr, steps))
     expect_sequence(losses, expected["losses"], rel=STEPS_REL, what=f"the {steps} losses on random data",
                     show_expected=False, variants=expected["losses_variants"],
@@ -203,7 +203,7 @@ def test_descent_losses_on_random_data(student):
 
 @points(1, "gradient_descent", hidden=True)
 def test_descent_parameters_on_random_data(student):
-    xs, ys, m, b, lr, steps, expected = _descent_case("descent params")
+    xs, ys, m, b, lr, steps, expected = _descent_case(student, "descent params")
     params, _ = descent_result(student.call("gradient_descent", columns(xs), columns(ys), m, b, lr, steps))
     expect_sequence(params, expected["params"], rel=STEPS_REL, abs_=DESCENT_ABS,
                     what=f"(m, b) after {steps} steps on random data", show_expected=False,
@@ -212,7 +212,7 @@ def test_descent_parameters_on_random_data(student):
 
 @points(1, "autograd_gradients", hidden=True)
 def test_autograd_on_random_data(student):
-    xs, ys, m, b, expected, variants, abs_ = _gradients_case("autograd")
+    xs, ys, m, b, expected, variants, abs_ = _gradients_case(student, "autograd")
     reply = student.call_full("autograd_gradients", columns(xs, requires_grad=True), columns(ys), m, b)
     judge_autograd(reply, expected, variants, x_gradient(xs, ys, m, b), abs_=abs_,
                    what="(dL/dm, dL/db) on random data, with an x that requires grad", show_expected=False)

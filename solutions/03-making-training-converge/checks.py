@@ -144,7 +144,7 @@ def test_standardize_random_inputs(student):
         return (xs, r.random() < 0.5, expected, variants), [
             Comparison(expected, variants, STANDARDIZE_REL, STANDARDIZE_ABS)]
 
-    xs, as_column, expected, variants = draw("standardize", make)
+    xs, as_column, expected, variants = draw(student, "standardize", make)
     argument, shape = (columns(xs), [len(xs), 1]) if as_column else (tensor(xs), [len(xs)])
     judge_standardize(student.call("standardize", argument), shape, expected, variants,
                       what="(z, mean, std) of random inputs", show_expected=False)
@@ -159,7 +159,7 @@ def _units(student, name: str, centre_range, spread_range):
         return (w, b, mean, std, expected), [
             Comparison(expected["value"], expected["variants"], UNITS_REL, expected["abs"])]
 
-    w, b, mean, std, expected = draw(name, make)
+    w, b, mean, std, expected = draw(student, name, make)
     judge_units(student.call("to_original_units", w, b, mean, std), expected["value"], expected["variants"],
                 expected["abs"], what="(m, b) in the original units for a random line and random statistics",
                 show_expected=False)
@@ -183,7 +183,7 @@ def _surface(student, name: str, as_column: bool):
         return (xs, ys, slopes, intercepts, expected), [
             Comparison(expected["value"], expected["variants"], SURFACE_REL, 1e-5 * max(expected["value"]))]
 
-    xs, ys, slopes, intercepts, expected = draw(name, make)
+    xs, ys, slopes, intercepts, expected = draw(student, name, make)
     make_arg = columns if as_column else tensor
     value = student.call("loss_surface", make_arg(xs), make_arg(ys), tensor(slopes), tensor(intercepts))
     judge_surface(value, len(intercepts), len(slopes), expected["value"], expected["variants"],
@@ -207,13 +207,13 @@ def test_stable_rate_random_inputs(student):
         expected = rate_expected(xs)
         return (xs, r.random() < 0.5, expected), [Comparison(expected["value"], expected["variants"], RATE_REL)]
 
-    xs, as_column, expected = draw("stable rate", make)
+    xs, as_column, expected = draw(student, "stable rate", make)
     argument = columns(xs) if as_column else tensor(xs)
     judge_rate(student.call("largest_stable_learning_rate", argument), expected["value"], expected["variants"],
                what="the largest stable learning rate of random inputs", show_expected=False)
 
 
-def _minibatch(name: str, lr_range, batch_sizes):
+def _minibatch(student, name: str, lr_range, batch_sizes):
     def make(r):
         # Batches that do not divide the rows: a loss weighted by batch size differs, and
         # the last batch is smaller. Steps stay stable: x within +-3 gives a batch curvature
@@ -225,26 +225,28 @@ def _minibatch(name: str, lr_range, batch_sizes):
         expected = minibatch_expected(start, xs, ys, lr, epochs, batch_size, seed)
         return (start, xs, ys, lr, epochs, batch_size, seed, expected), minibatch_comparisons(expected)
 
-    return draw(name, make)
+    return draw(student, name, make)
 
 
 @points(1, "train_minibatch", hidden=True)
 def test_minibatch_losses_on_random_data(student):
-    start, xs, ys, lr, epochs, batch_size, seed, expected = _minibatch("minibatch losses", (0.01, 0.05), (3, 4, 5))
+    start, xs, ys, lr, epochs, batch_size, seed, expected = _minibatch(student, "minibatch losses", (0.01, 0.05),
+                                                                       (3, 4, 5))
     judge_minibatch(call_minibatch(student, start, xs, ys, lr, epochs, batch_size, seed), expected, start,
                     with_model=False, what="the losses on random data", show_expected=False)
 
 
 @points(1, "train_minibatch", hidden=True)
 def test_minibatch_trains_the_model_on_random_data(student):
-    start, xs, ys, lr, epochs, batch_size, seed, expected = _minibatch("minibatch model", (0.01, 0.05), (3, 4, 5))
+    start, xs, ys, lr, epochs, batch_size, seed, expected = _minibatch(student, "minibatch model", (0.01, 0.05),
+                                                                       (3, 4, 5))
     judge_minibatch(call_minibatch(student, start, xs, ys, lr, epochs, batch_size, seed), expected, start,
                     with_model=True, what="the losses and the trained model on random data", show_expected=False)
 
 
 @points(1, "train_minibatch", hidden=True)
 def test_minibatch_small_batches_larger_rate(student):
-    start, xs, ys, lr, epochs, batch_size, seed, expected = _minibatch("minibatch small", (0.05, 0.08), (2, 3))
+    start, xs, ys, lr, epochs, batch_size, seed, expected = _minibatch(student, "minibatch small", (0.05, 0.08), (2, 3))
     judge_minibatch(call_minibatch(student, start, xs, ys, lr, epochs, batch_size, seed), expected, start,
                     with_model=True, what="the losses and the trained model with small batches and a larger rate",
                     show_expected=False)

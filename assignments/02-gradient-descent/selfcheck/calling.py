@@ -167,7 +167,10 @@ def invoke(namespace: dict, name: str, args: list, kwargs: dict | None = None, *
         if hint:
             message += f"{'' if message.endswith(('.', '?', '!')) else '.'} Hint: {hint}"
             message += "" if hint.endswith(("?", ".", "!")) else "."
-        return {"ok": False, "kind": "error", "message": message, "traceback": _safe_traceback(error)}
+        # The exception's type as data too: a hidden check shows the type alone (never the message,
+        # which could carry the hidden inputs) without parsing it back out of the prose.
+        return {"ok": False, "kind": "error", "message": message, "traceback": _safe_traceback(error),
+                "error_type": type(error).__name__}
     try:
         with time_limit(seconds):
             return {
