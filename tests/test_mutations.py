@@ -56,12 +56,9 @@ MUTATIONS = [
     # --- the six breakages of issue 20 --------------------------------------------------------------
     # The kit's folder bound into the sandbox like the interpreter (solutions/ with it).
     Mutation("sandbox-shows-solutions", "autograder/sandbox/pool.py",
-             "    for path in [*interpreters, stage]:",
-             "    for path in [*interpreters, stage, str(PACKAGE_DIR.parent)]:",
-             "tests/test_hostile.py", "quick_guard",
-             also=(("    for path in interpreters:\n        command += [\"--ro-bind\", path, path]",
-                    "    for path in [*interpreters, str(PACKAGE_DIR.parent)]:\n"
-                    "        command += [\"--ro-bind\", path, path]"),)),
+             "    binds = _interpreter_binds()\n",
+             "    binds = {**_interpreter_binds(), str(PACKAGE_DIR.parent): str(PACKAGE_DIR.parent)}\n",
+             "tests/test_hostile.py", "quick_guard"),
     # Bubblewrap off (the reduced isolation everywhere): the issue's own breakage.
     Mutation("bubblewrap-off", "autograder/sandbox/pool.py",
              'wanted = os.environ.get("DLBASICS_SANDBOX", "auto")', 'wanted = "rlimits"',
@@ -70,14 +67,17 @@ MUTATIONS = [
              "def md_text(text: str) -> str:\n",
              "def md_text(text: str) -> str:\n    return str(text)\n",
              "tests/test_hostile.py", "results_json_shows_student_text_literally"),
-    Mutation("commit-at-end-of-batch", "autograder/grading/grade.py",
-             "            result, reused = done.get()\n            self.commit(result, reused, gradebook)\n",
-             "            result, reused = done.get()\n"
-             "            self.__dict__.setdefault('_pending', []).append((result, reused, gradebook))\n"
-             "            if len(self._pending) == len(submissions):\n"
-             "                for pending in self.__dict__.pop('_pending'):\n"
-             "                    self.commit(*pending)\n",
-             "tests/test_resume.py", "killed"),
+    # Results held back and committed once the whole batch is done.
+    Mutation("commit-at-end-of-batch", "autograder/grading/batch.py",
+             "        def finish(result: Result, reused: bool) -> None:\n"
+             "            self.commit(result, reused, gradebook)\n",
+             "        def finish(result: Result, reused: bool) -> None:\n            held.append((result, reused))\n",
+             "tests/test_resume.py", "killed",
+             also=(("        executor = executor or LocalExecutor(self)\n",
+                    "        executor = executor or LocalExecutor(self)\n        held = []\n"),
+                   ("                refill()\n\n    def prepare(",
+                    "                refill()\n        for result, reused in held:\n"
+                    "            self.commit(result, reused, gradebook)\n\n    def prepare("))),
     Mutation("every-tolerance-ten-times-wider", "autograder/selfcheck/api.py",
              "abs(got - expected) <= max(rel * abs(expected), abs_)",
              "abs(got - expected) <= 10 * max(rel * abs(expected), abs_)",
