@@ -290,11 +290,17 @@ def cmd_check(args) -> int:
     return 0
 
 
-def _seed_of(course, out: Path) -> str:
-    """The seed grades in OUT were made with (it keys pseudonyms): the course's, DLBASICS_SEED, or OUT's own."""
-    from autograder.context import environment_seed, resolve_seed
+def _seed_of(course, out: Path, required: bool = True) -> str | None:
+    """The seed grades in OUT were made with (it keys pseudonyms): the course's, DLBASICS_SEED, or OUT's own;
+    without one, NoSeed (or None when not ``required``)."""
+    from autograder.context import NoSeed, environment_seed, resolve_seed
 
-    return resolve_seed(course, out, environment_seed(), create=False)[0]
+    try:
+        return resolve_seed(course, out, environment_seed(), create=False)[0]
+    except NoSeed:
+        if required:
+            raise
+        return None
 
 
 def _gradebook_path(args, course, assignment) -> Path:
@@ -307,7 +313,7 @@ def cmd_import_scores(args) -> int:
     from autograder.checks import get_assignment
     from autograder.grading.grade import load_template
     from autograder.grading.gradebook import Gradebook
-    from autograder.grading.manual_scores import read_scores, where_args
+    from autograder.report.manual_scores import read_scores, where_args
 
     assignment = get_assignment(args.assignment)
     course = _course(args)
@@ -315,7 +321,7 @@ def cmd_import_scores(args) -> int:
     try:
         imported = read_scores(Path(args.csv), assignment.id, load_template(assignment).written,
                                gradebook.results(assignment.id), {s.id for s in (course.roster if course else [])},
-                               _seed_of(course, gradebook.path.parent))
+                               _seed_of(course, gradebook.path.parent, required=False))
         if imported.problems:
             for problem in imported.problems:
                 print(f"dlbasics: error: {problem}", file=sys.stderr)
@@ -334,13 +340,14 @@ def cmd_scores_template(args) -> int:
     earlier scores kept."""
     from autograder.checks import get_assignment
     from autograder.grading.gradebook import Gradebook
-    from autograder.grading.manual_scores import template_rows, where_args, write_template
+    from autograder.report.manual_scores import template_rows, where_args, write_template
 
     assignment = get_assignment(args.assignment)
     course = _course(args)
     gradebook = Gradebook(_gradebook_path(args, course, assignment), create=False)
     try:
-        seed = _seed_of(course, gradebook.path.parent) if args.anonymous else None
+        anonymous = gradebook.anonymous(assignment.id, args.anonymous)  # remembered once chosen
+        seed = _seed_of(course, gradebook.path.parent) if anonymous else None
         rows = template_rows(gradebook.results(assignment.id), gradebook.manual_entries(assignment.id), seed)
         folder = gradebook.path.parent
     finally:
@@ -360,7 +367,7 @@ def cmd_desk(args) -> int:
 
     from autograder.checks import get_assignment
     from autograder.desk.app import open_desk, report_command, serve
-    from autograder.grading.manual_scores import where_list
+    from autograder.report.manual_scores import where_list
 
     assignment = get_assignment(args.assignment)
     course = _course(args)
@@ -442,6 +449,20 @@ def cmd_export(args) -> int:
     return 1 if written.faults else 0
 
 
+RELEASE_HELP = ("also write OUT/hidden-checks.json, the hidden checks' full messages, for you only; "
+                "students never see them (their files show a hidden check's name, points and named mistake)")
+
+
+def _anonymity(p) -> None:
+    """--anonymous / --names: remembered by the gradebook once chosen (Gradebook.anonymous)."""
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--anonymous", dest="anonymous", action="store_const", const=True, default=None,
+                       help="review pages and scores-template show pseudonyms instead of student ids "
+                            "(remembered for this assignment's later runs)")
+    group.add_argument("--names", dest="anonymous", action="store_const", const=False,
+                       help="show student ids again after --anonymous (remembered too)")
+
+
 def _where(p) -> None:
     """The options that say where an assignment's grades are: a course, or an output folder."""
     p.add_argument("--course", help="course folder (dlbasics init): its seed, limits, roster, due dates")
@@ -475,12 +496,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("assignment", help="assignment id, e.g. 01-linear-regression (or 01)")
     p.add_argument("submissions", nargs="+", help="notebooks, or folders of notebooks / of student folders")
     _where(p)
-    p.add_argument("--anonymous", action="store_true",
-                   help="review pages show a pseudonym instead of each student id")
+    _anonymity(p)
     p.add_argument("--regrade", action="store_true",
                    help="grade again even unchanged submissions, also with another seed or limits; prints changes")
     p.add_argument("--jobs", type=int, default=None, help="parallel sandboxed workers (default: the cores)")
-    p.add_argument("--release", action="store_true", help="show hidden checks' messages in feedback")
+    p.add_argument("--release", action="store_true", help=RELEASE_HELP)
     p.add_argument("--cell-timeout", type=float, help="seconds per notebook cell (default 5)")
     p.add_argument("--call-timeout", type=float, help="seconds per function call (default 5)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
@@ -513,16 +533,15 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="rewrite every output (grades.csv, feedback, summary) from the gradebook")
     p.add_argument("assignment")
     _where(p)
-    p.add_argument("--anonymous", action="store_true", help="review pages show pseudonyms, not student ids")
-    p.add_argument("--release", action="store_true", help="show hidden checks' messages in feedback")
+    _anonymity(p)
+    p.add_argument("--release", action="store_true", help=RELEASE_HELP)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("scores-template", help="write a CSV to score the written answers in")
     p.add_argument("assignment")
     _where(p)
     p.add_argument("--file", help="where to write it (default: OUT/manual-scores.csv)")
-    p.add_argument("--anonymous", action="store_true", help="pseudonyms instead of student ids (as on the "
-                   "anonymous review pages); import-scores maps them back")
+    _anonymity(p)
     p.set_defaults(func=cmd_scores_template)
 
     p = sub.add_parser("import-scores", help="merge hand-graded scores (CSV) into the gradebook")

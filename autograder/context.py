@@ -128,7 +128,7 @@ def resolve_seed(course: Course | None, out: Path | None, env_seed: str | None, 
         pass
     if not create:
         raise NoSeed(f"{path} does not exist (no grade was made in {out}); " + SEED_HELP)
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)  # grades are owner-only, like every output folder
     seed = secrets.token_hex(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:

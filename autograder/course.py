@@ -124,7 +124,10 @@ def init(root: Path) -> list[Path]:
         COURSE_FILE: COURSE_TEMPLATE.format(),
         SECRET_FILE: SECRET_TEMPLATE.format(seed=secrets.token_hex(32)),
         ROSTER_FILE: ",".join(ROSTER_COLUMNS) + "\n",
-        ".gitignore": f"# never commit the seed of the hidden inputs\n{SECRET_FILE}\ngrades/\n",
+        # What must never reach a repository: the seed of the hidden inputs, the students' names and
+        # emails, and their grades (course.toml holds no secret and may be shared).
+        ".gitignore": (f"# never commit the seed of the hidden inputs\n{SECRET_FILE}\n"
+                       f"# nor the students' names, emails and grades\n{ROSTER_FILE}\ngrades/\n"),
     }
     existing = [name for name in files if (root / name).exists()]
     if existing:
@@ -133,7 +136,8 @@ def init(root: Path) -> list[Path]:
     for name, text in files.items():
         path = root / name
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
-        fd = os.open(path, flags, 0o600 if name == SECRET_FILE else 0o644)
+        # The seed and the roster (names, emails) are the instructor's only.
+        fd = os.open(path, flags, 0o600 if name in (SECRET_FILE, ROSTER_FILE) else 0o644)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         written.append(path)

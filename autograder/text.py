@@ -10,6 +10,7 @@ file, SQLite, a terminal) raises. Everything a submission produced goes through
 from __future__ import annotations
 
 import re
+import unicodedata
 
 
 def valid_text(text: str) -> str:
@@ -54,12 +55,28 @@ _ESCAPES = re.compile(
     r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"
     r"|\x1b[\x20-\x7e]?"
 )
-# C0 controls except tab and newline (\r moves the cursor back and can overwrite a line, \b a
-# character), DEL, C1 controls (8-bit CSI/OSC in some terminals), and the Unicode bidirectional
-# overrides and isolates, which reorder what is shown ("81 / 18" can display as "18 / 18").
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Characters that are not text a reader can see: controls (Unicode category Cc: C0, DEL, C1, whose
+# 8-bit CSI/OSC act in some terminals and NUL truncates a cell in some readers), format characters
+# (Cf: the bidirectional overrides and isolates U+202A-U+202E and U+2066-U+2069, which reorder what
+# is shown, "81 / 18" as "18 / 18"; the marks U+200E/U+200F; zero-width U+200B-U+200D and U+2060;
+# the byte-order mark U+FEFF; ...) and the line and paragraph separators (Zl, Zp), which some
+# readers take for line breaks. By category rather than by a list of code points, so that none is
+# forgotten; written by hand because no library on the list (/work/.library/env/packages) offers it
+# apart from the unicodedata table used here. Zero-width joiners inside some scripts' words and
+# emoji are lost: the text stays readable.
+_INVISIBLE = frozenset(("Cc", "Cf", "Zl", "Zp"))
+_MAYBE_INVISIBLE = re.compile("[^\x20-\x7e\n\t]")  # the fast path: printable ASCII needs no lookup
+
+
+def visible_text(text: str, keep: str = "\t\n") -> str:
+    """``text`` (valid, see :func:`valid_text`) without controls, format characters and line or
+    paragraph separators, except the characters in ``keep``."""
+    text = valid_text(str(text))
+    if not _MAYBE_INVISIBLE.search(text):
+        return text
+    return "".join(ch for ch in text if ch in keep or unicodedata.category(ch) not in _INVISIBLE)
 
 
 def terminal_text(text) -> str:
-    """``text`` as it may be printed: no escape sequences, no control characters but ``\\n`` and ``\\t``."""
-    return _CONTROLS.sub("", _ESCAPES.sub("", valid_text(str(text))))
+    """``text`` as it may be printed: no escape sequences, no control or format characters but ``\\n`` and ``\\t``."""
+    return visible_text(_ESCAPES.sub("", valid_text(str(text))))

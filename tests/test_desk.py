@@ -21,7 +21,7 @@ from desk_class import ASSIGNMENT, BIDI, GOOD, NEAR, QUESTION, graded_course
 from autograder.checks import ASSIGNMENTS
 from autograder.desk.app import CSP, create_app, open_desk, report_command
 from autograder.desk.groups import group_answers
-from autograder.grading.manual_scores import pseudonym
+from autograder.report.manual_scores import pseudonym
 
 starlette_testclient = pytest.importorskip("starlette.testclient")
 

@@ -74,7 +74,7 @@ def scores(course) -> dict[str, float]:
 def test_grade_by_keyboard_with_a_rubric_item_whose_points_change(desk):
     from autograder.course import load
     from autograder.grading.intake import student_folder
-    from autograder.grading.manual_scores import pseudonym
+    from autograder.report.manual_scores import pseudonym
 
     course, url = desk
     seed = load(course.root).seed

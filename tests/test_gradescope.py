@@ -309,7 +309,10 @@ def test_student_code_cannot_write_the_results_or_read_the_seed_with_reduced_iso
     # The file is the grader's: full marks, the course's seed, nothing forged, nothing planted.
     assert results["score"] == AUTO and "forged" not in json.dumps(results)
     assert_graded_by_the_course(kit, results)
-    assert results["extra_data"]["dlbasics"]["isolation"] == "rlimits" and "isolation reduced" in results["output"]
+    assert results["extra_data"]["dlbasics"]["isolation"] == "rlimits"
+    # Said to the instructor in a test Gradescope never shows students, not in the student's output.
+    assert "isolation reduced" not in results["output"]
+    assert [t for t in results["tests"] if t["visibility"] == "hidden" and "isolation reduced" in t["output"]]
     assert kit.seed not in json.dumps(results) and kit.seed not in report.read_text()
     assert sorted(os.listdir(root / "results")) == ["results.json"]
     assert not (root / "planted.txt").exists()

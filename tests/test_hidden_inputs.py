@@ -36,9 +36,9 @@ class Recorder(LocalStudent):
         self.hidden_key = hidden_key
         self.calls: list[tuple[str, str]] = []
 
-    def request(self, name, args, kwargs, spy, render):
+    def request(self, name, args, kwargs, render):
         self.calls.append((name, json.dumps([args, kwargs], sort_keys=True)))
-        return super().request(name, args, kwargs, spy, render)
+        return super().request(name, args, kwargs, render)
 
 
 def hidden_calls(assignment, namespace, student: str, seed: str = SEED) -> dict[str, list]:

@@ -40,9 +40,9 @@ class CallLog(LocalStudent):
         self.calls = []
         self.hidden_key = hidden_key
 
-    def request(self, name, args, kwargs, spy, render):
+    def request(self, name, args, kwargs, render):
         self.calls.append((name, args))
-        return super().request(name, args, kwargs, spy, render)
+        return super().request(name, args, kwargs, render)
 
 
 def run_recorded(namespace: dict, assignment, seed=SEEDS[0]) -> list[tuple]:

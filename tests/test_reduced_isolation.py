@@ -26,7 +26,9 @@ def test_rlimits_only_mode_grades_and_reports_reduced_isolation(tmp_path):
     for result in run.results.values():
         assert result.isolation == "rlimits" and "isolation reduced" in result.isolation_note
     assert "isolation reduced" in process.stdout
-    assert "isolation reduced" in run.gradescope("honest")["output"]
+    handed_back = run.gradescope("honest")  # the note is for the instructor: a test students never see
+    assert "isolation reduced" not in handed_back["output"]
+    assert [t for t in handed_back["tests"] if t["visibility"] == "hidden" and "isolation reduced" in t["output"]]
     assert not any(name.startswith("dlbasics-scratch-") for name in os.listdir("/tmp")), "scratch left behind"
 
 

@@ -193,9 +193,8 @@ def test_feedback_escapes_every_field_and_embeds_only_re_encoded_pngs(tmp_path):
         "not_base64": "iVBORw0KGgo=====\x00<script>",
     }
     result = hostile_result(plots)
-    for released in (False, True):
-        page = feedback.render(result, released=released,
-                                     expected_plots={"good": base64.b64encode(png_bytes()).decode()})
+    for _ in range(2):  # twice: the second write finds the same bytes and keeps the file
+        page = feedback.render(result, expected_plots={"good": base64.b64encode(png_bytes()).decode()})
         path = tmp_path / "feedback.html"
         outputs.write_atomic(path, page)  # the lone surrogate must not stop the write
         parsed = audit(path.read_text(encoding="utf-8"), "feedback.html")
@@ -398,3 +397,79 @@ def test_reports_need_no_unsafe_markup_in_templates():
     templates = Path(outputs.__file__).parent / "templates"
     for template in templates.glob("*.j2"):
         assert "|safe" not in template.read_text().replace(" ", ""), template.name
+
+
+# --- every CSV writer, against invisible characters before a formula --------------------------------
+
+# A formula behind characters a reader may drop or not show: C0 and C1 controls, DEL, the bidi
+# overrides, isolates and marks, zero-width characters, the byte-order mark, a Unicode tag, the
+# line separator, and blanks that are not ASCII spaces. Each must reach the file without them and
+# behind a "'" (OWASP's neutralisation) whatever the reader does with them.
+HOSTILE_CELLS = ["\x01=2+3", "\x00\x00=1+1", "\x1b=1", "\x7f+cmd", "\x85@SUM(1)", "\x9b-2+3", "\u202e=2+3",
+                 "\u202a\u202c=1", "\u2066@SUM(1)\u2069", "\u200e\u200f-1+1", "\u200b=1", "\u200d+1", "\u2060=1",
+                 "\ufeff=1", "\U000e0001=1", "\u2028=1", "\u2029+1", "\u00a0=1", "\u3000=1", "\r\n=1", "\t=1",
+                 "\u061c=1", "\u180e=1", "\uff1d1", " \x01 =1"]
+INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064"
+                       "\u2066-\u206f\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]")
+
+
+def assert_neutral(cell: str, where: str) -> None:
+    """No invisible character left, and no start a spreadsheet runs (a neutralised cell starts with ')."""
+    assert not INVISIBLE.search(cell), (where, cell)
+    assert not (cell[:1] == "\t" or cell.lstrip().startswith(("=", "+", "-", "@", "\uff1d"))), (where, cell)
+
+
+def test_csv_guard_strips_invisible_characters_before_judging_the_start():
+    for hostile in HOSTILE_CELLS:
+        cell = csv_cell(hostile)
+        assert cell.startswith("'"), (hostile, cell)
+        assert_neutral(cell, repr(hostile))
+    assert csv_cell("Zoë \u05e9\u05dc\u05d5\u05dd 😀") == "Zoë \u05e9\u05dc\u05d5\u05dd 😀"  # visible text is kept
+    assert csv_cell("a\tb\nc") == "a\tb\nc"  # legal inside a quoted cell
+
+
+def test_grades_csv_neutralises_every_hostile_id():
+    results = [hostile_result({"q": None}, student) for student in HOSTILE_CELLS]
+    rows = list(csv.reader(io.StringIO(grades_csv.render(results, ["q"], [], {}))))
+    assert len(rows) == len(HOSTILE_CELLS) + 1
+    for row in rows[1:]:
+        assert row[0].startswith("'"), row[0]
+        for cell in row:
+            assert_neutral(cell, "grades.csv")
+
+
+def test_lms_exports_neutralise_every_hostile_cell():
+    from autograder.report import lms
+
+    rows = [["Student", "ID", "SIS User ID"], *[[hostile, hostile, 12.5] for hostile in HOSTILE_CELLS]]
+    parsed = list(csv.reader(io.StringIO(lms.render(rows))))
+    for row in parsed[1:]:
+        assert row[0].startswith("'") and row[1].startswith("'") and row[2] == "12.5", row
+        for cell in row:
+            assert_neutral(cell, "lms export")
+
+
+def test_scores_template_neutralises_every_hostile_id_and_comment(tmp_path):
+    from autograder.cli import main
+    from autograder.grading.gradebook import Gradebook
+
+    out = tmp_path / "out"
+    gradebook = Gradebook(out / "gradebook.sqlite")
+    for number, hostile in enumerate(HOSTILE_CELLS):
+        result = Result.from_json({
+            "assignment": ASSIGNMENT, "student": hostile + str(number), "status": "graded", "file": "x",
+            "written": {"written_convergence": {"max_points": 2, "answer": "an answer", "untouched": False}},
+        })
+        gradebook.record(result, "v")
+    gradebook.set_manual(ASSIGNMENT, [(hostile + str(n), "written_convergence", 1, hostile)
+                                      for n, hostile in enumerate(HOSTILE_CELLS)])
+    gradebook.close()
+    assert main(["scores-template", ASSIGNMENT, "--out", str(out)]) == 0
+    target = out / "manual-scores.csv"
+    assert oct(target.stat().st_mode & 0o777) == "0o600"
+    rows = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8"))))
+    assert len(rows) == len(HOSTILE_CELLS) + 1
+    for row in rows[1:]:
+        assert row[0].startswith("'") and row[3].startswith("'"), row
+        for cell in row:
+            assert_neutral(cell, "manual-scores.csv")

@@ -38,7 +38,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from autograder.grading.gradebook import Conflict, Gradebook
-from autograder.grading.manual_scores import pseudonym
+from autograder.report.manual_scores import pseudonym
 from autograder.report.safe import page_text, render_markdown
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src data:; connect-src 'self'; "

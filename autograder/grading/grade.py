@@ -375,12 +375,12 @@ class OncePerInput(Student):
     def __getattr__(self, name):  # ended, ended_message, cells, close(): the session's own
         return getattr(self.session, name)
 
-    def request(self, name, args, kwargs, spy, render) -> dict:
+    def request(self, name, args, kwargs, render) -> dict:
         key = _call_key(name, args, kwargs)
         cached = self.replies.get(key)
         if cached is None or (render and not cached[0]):
             rendered = bool(render or key in self.rendered)
-            cached = self.replies[key] = (rendered, self.session.request(name, args, kwargs, spy, rendered))
+            cached = self.replies[key] = (rendered, self.session.request(name, args, kwargs, rendered))
         return copy.deepcopy(cached[1])  # each check reads its own copy
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -56,6 +57,10 @@ CREATE TABLE IF NOT EXISTS manual_rubric (
     question TEXT NOT NULL,
     item INTEGER NOT NULL REFERENCES rubric_items(id),
     PRIMARY KEY (assignment, student, question, item)
+);
+CREATE TABLE IF NOT EXISTS anonymity (
+    assignment TEXT PRIMARY KEY,
+    anonymous INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS history (
     assignment TEXT NOT NULL,
@@ -143,8 +148,15 @@ class Gradebook:
         if not create and not path.is_file():
             raise GradebookMissing(f"no gradebook at {path}: check the path (it is OUT/gradebook.sqlite of "
                                    "`dlbasics grade`); nothing was changed")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        from autograder.report.outputs import PRIVATE_FILE, private_dirs
+
+        private_dirs(path.parent)
         self.path = path
+        # Grades of named students: owner-only. SQLite gives its -wal and -shm files the mode of the
+        # database file, so creating that one 0600 first covers all three.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, PRIVATE_FILE)  # a gradebook from an older kit
         # Worker threads look results up while the main thread records them: one connection,
         # used under one lock.
         self.lock = threading.RLock()
@@ -319,6 +331,17 @@ class Gradebook:
         """The hand-graded points that count: stale ones (the answer changed) do not."""
         return {student: {q: m.points for q, m in scores.items() if not m.stale}
                 for student, scores in self.manual_entries(assignment).items()}
+
+    def anonymous(self, assignment: str, choice: bool | None = None) -> bool:
+        """Whether lists of students (review pages, scores-template) show pseudonyms: ``choice``
+        (``--anonymous`` True, ``--names`` False) is remembered for later runs; ``None``: as last chosen."""
+        with self._transaction():
+            if choice is not None:
+                self.db.execute("INSERT OR REPLACE INTO anonymity (assignment, anonymous) VALUES (?, ?)",
+                                (assignment, int(choice)))
+                return choice
+            row = self.db.execute("SELECT anonymous FROM anonymity WHERE assignment=?", (assignment,)).fetchone()
+        return bool(row and row[0])
 
     def students(self, assignment: str) -> set[str]:
         with self.lock:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from autograder.grading.result import Result
-from autograder.report import feedback, grades_csv, gradescope, review, similarity, summary
+from autograder.report import feedback, grades_csv, gradescope, hidden, review, similarity, summary
 
 # Per-student files first (feedback/<student>/), then the class-wide ones.
-WRITERS = [feedback, gradescope, grades_csv, summary, review, similarity]
+WRITERS = [feedback, gradescope, grades_csv, hidden, summary, review, similarity]
 
 
 def write_all(context) -> list[tuple[str, Exception]]:
@@ -24,10 +24,11 @@ def write_all(context) -> list[tuple[str, Exception]]:
 
 
 def write_outputs(assignment, template, gradebook, out: Path, course=None, released: bool = False,
-                  anonymous: bool = False, *, seed: str) -> tuple[list[Result], list[tuple[str, Exception]]]:
+                  anonymous: bool | None = None, *, seed: str) -> tuple[list[Result], list[tuple[str, Exception]]]:
     """Every output of an assignment, from the whole gradebook (plus a row per roster student who
     submitted nothing); returns ``(results, [(student or file, error), ...] that could not be written)``.
-    ``seed`` keys the pseudonyms of anonymous pages (never shown itself).
+    ``seed`` keys the pseudonyms of anonymous pages (never shown itself). ``anonymous``: True/False is
+    remembered by the gradebook for later runs; None: as last chosen.
     """
     from autograder.grading.grade import NO_SUBMISSION, empty_result
     from autograder.report.context import Context
@@ -43,5 +44,5 @@ def write_outputs(assignment, template, gradebook, out: Path, course=None, relea
     entries = gradebook.manual_entries(assignment.id)
     context = Context(assignment, template, results,
                       {r.student: marks(r, entries.get(r.student), course) for r in results},
-                      out, course, released, anonymous, seed=seed)
+                      out, course, released, gradebook.anonymous(assignment.id, anonymous), seed=seed)
     return results, write_all(context)

@@ -24,10 +24,11 @@ class Context:
     marks: dict[str, Marks]  # per student: hand-graded points, lateness, total (outputs.marks)
     out: Path
     course: object = None  # autograder.course.Course or None
-    released: bool = False  # hidden checks' messages shown to students
+    released: bool = False  # kept for callers; hidden checks' messages are never handed back (outputs.student_checks)
     anonymous: bool = False  # review pages show pseudonyms
     seed: str = ""  # the run's secret seed: keys the pseudonyms (autograder.report.review), never shown
     cache: dict = field(default_factory=dict)  # shared work between writers (e.g. the summary)
+    seed: str | None = None  # the course's secret seed: keys the pseudonyms (review.pseudonym)
 
 
 class Writer(Protocol):

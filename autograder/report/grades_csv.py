@@ -21,7 +21,10 @@ def render(results: list[Result], questions: list[str], written: list[str],
                              "total", "max", "status", "note"]))
     for r in sorted(results, key=lambda r: r.student):
         mark = (all_marks or {}).get(r.student) or marks(r)
-        note = "; ".join(f"{q}: the answer changed after it was graded by hand" for q in sorted(mark.stale))
+        notes = [f"{q}: the answer changed after it was graded by hand" for q in sorted(mark.stale)]
+        if r.isolation_note:
+            notes.append(r.isolation_note)  # the grader's machine: the instructor's to know, not in feedback
+        note = "; ".join(notes)
         points = [r.questions[q].points if q in r.questions else 0 for q in questions]
         writer.writerow(csv_row([r.student, *points, *[mark.manual.get(q, "") for q in written], r.auto_total,
                                  mark.submitted_at or "", mark.days_late, mark.penalty, mark.total,

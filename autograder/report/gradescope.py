@@ -14,7 +14,8 @@ import re
 
 from autograder.grading.result import Result
 from autograder.report.context import Context
-from autograder.report.outputs import Marks, dumps, marks, write_atomic
+from autograder.report.feedback import plural, student_message
+from autograder.report.outputs import Marks, dumps, marks, student_checks, write_atomic
 from autograder.selfcheck.api import PASSED
 from autograder.text import valid_text
 
@@ -30,7 +31,7 @@ def md_text(text: str) -> str:
     return "  \n".join(lines)  # a Markdown line break, not a new paragraph
 
 
-def results_json(result: Result, mark: Marks | None = None, manual_tests: bool = True) -> dict:
+def results_json(result: Result, mark: Marks | None = None, manual_tests: bool = True, template=None) -> dict:
     """The results.json of one submission. ``manual_tests``: include the hand-graded questions as
     tests (our own feedback); Gradescope grades written answers itself, so its runner leaves them out.
     """
@@ -38,7 +39,8 @@ def results_json(result: Result, mark: Marks | None = None, manual_tests: bool =
     tests = []
     numbers: dict[str, int] = {}
     questions = list(result.questions)
-    for check in result.checks:
+    # Hidden checks masked (name, points, the mistake's name): results.json is handed back.
+    for check in student_checks(result):
         question = check.question
         numbers[question] = numbers.get(question, 0) + 1
         index = questions.index(question) + 1 if question in questions else 0
@@ -46,7 +48,7 @@ def results_json(result: Result, mark: Marks | None = None, manual_tests: bool =
         message = md_text(check.message)
         if not passed:
             message = f"**{md_text(check.status)}**: {message}"
-        if check.mistake and not passed:
+        if check.mistake and not passed and not check.hidden:  # a hidden one names it already
             message += f"  \n*Looks like:* {md_text(check.mistake)}"
         tests.append({
             "name": f"{question}: {check.name.removeprefix('test_').replace('_', ' ')}",
@@ -71,14 +73,22 @@ def results_json(result: Result, mark: Marks | None = None, manual_tests: bool =
                 "output": md_text(state) + (f"  \n*Comment:* {md_text(comment)}" if comment else "") + items,
                 "output_format": "md", "visibility": "visible", "tags": [question, "manual"],
             })
-    output = md_text(result.message or f"Automatic score {result.auto_total:g} / {result.auto_max:g}.")
+    automatic = f"Automatic score {result.auto_total:g} / {result.auto_max:g}."
+    output = md_text(student_message(result, template) or automatic)
     written = sum(info.max_points for info in result.written.values())
     if written and not manual_tests:
-        output += f"  \nThe written answer(s) ({written:g} point(s)) are graded by hand."
+        answers = plural(len(result.written), "written answer")
+        output += f"  \n{answers[0].upper()}{answers[1:]} ({plural(written, 'point')}) graded by hand."
     if mark.penalty:
-        output += f"  \nLate by {mark.days_late} day(s): {mark.penalty:g} point(s) off."
+        output += f"  \n{plural(mark.days_late, 'day')} late: {plural(mark.penalty, 'point')} off."
     if result.isolation_note:
-        output += f"  \n{md_text(result.isolation_note)}"
+        # About the grader's machine, not the student's work: a test Gradescope never shows students
+        # (visibility "hidden"), worth nothing, so the instructor still sees it.
+        last = len(questions) + len(result.written) + 1
+        tests.append({"name": "grader environment (instructors only)", "number": f"{last}.1",
+                      "score": 0.0, "max_score": 0.0,
+                      "status": "passed", "output": md_text(result.isolation_note), "output_format": "md",
+                      "visibility": "hidden", "tags": ["grader"]})
     score = mark.total if manual_tests else result.auto_total - mark.penalty
     return {"score": max(0.0, score), "output": output, "output_format": "md", "visibility": "visible",
             "stdout_visibility": "hidden", "execution_time": round(float(result.seconds), 3),
@@ -92,7 +102,8 @@ def write(context: Context) -> list[tuple[str, Exception]]:
     for result in context.results:
         try:
             write_atomic(student_folder(context.out, result.student) / "results.json",
-                         dumps(results_json(result, context.marks.get(result.student))))
+                         dumps(results_json(result, context.marks.get(result.student),
+                                            template=context.template)))
         except (OSError, ValueError) as error:
             failed.append((result.student, error))
     return failed

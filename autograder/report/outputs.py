@@ -34,29 +34,78 @@ env = Environment(loader=PackageLoader("autograder.report", "templates"), autoes
 env.globals["csp"] = CSP
 
 
-def write_atomic(path: Path, data: str | bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
+# Grades, feedback and the gradebook are about named people: readable by the instructor's account
+# only. Every folder the kit creates for them is 0700 and every file it writes 0600 (folders that
+# already existed, such as a --file target's, are left as they are).
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+
+
+def private_dirs(folder: Path) -> None:
+    """Create ``folder`` and every missing parent, each owner-only (``mkdir``'s ``mode`` alone is
+    reduced by the umask and not applied to parents)."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    for created in reversed(missing):
+        try:
+            created.mkdir(mode=PRIVATE_DIR)
+        except FileExistsError:  # made by a concurrent writer meanwhile
+            continue
+        os.chmod(created, PRIVATE_DIR)
+
+
+def write_atomic(path: Path, data: str | bytes) -> bool:
+    """Write ``path`` (owner-only) through a temporary name; ``False`` if it already held exactly these
+    bytes, which are then left untouched (a rerun rewrites only what changed: issue 21)."""
     if isinstance(data, str):
         # valid_text: a lone surrogate in a student's text must not stop the batch here.
-        temporary.write_bytes(valid_text(data).encode("utf-8"))
-    else:
-        temporary.write_bytes(data)
+        data = valid_text(data).encode("utf-8")
+    try:
+        # Same size first: most changed files differ in length, and then nothing is read.
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            if path.stat().st_mode & 0o077:
+                os.chmod(path, PRIVATE_FILE)  # written by an older kit: make it private, content unchanged
+            return False
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    private_dirs(path.parent)
+    temporary = path.with_name(f".{path.name}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    with os.fdopen(fd, "wb") as handle:
+        os.fchmod(handle.fileno(), PRIVATE_FILE)  # a temporary left by an older run keeps its old mode
+        handle.write(data)
     os.replace(temporary, path)
+    return True
+
+
+# What a student sees of a hidden check, whatever else happens: its name, its points and the name of
+# the mistake it recognised. Its message is never handed back, released or not: the grader's own
+# words about a hidden check quote values computed from the hidden inputs ("item 0 is -1.918").
+HIDDEN_PASSED = "passed on the hidden inputs"
+
+
+def hidden_message(check: CheckResult) -> str:
+    if check.status == PASSED:
+        return HIDDEN_PASSED
+    # The mistake's name reveals nothing of the hidden inputs; the numbers would.
+    named = f": the result looks like: {check.mistake}" if check.mistake else ""
+    status = "" if check.status == Status.FAILED else f" ({check.status})"
+    return f"failed on the hidden inputs{status}{named}"
+
+
+def student_checks(result: Result) -> list[CheckResult]:
+    """The checks as every student-facing file shows them: hidden ones masked (:func:`hidden_message`)."""
+    return [replace(check, message=hidden_message(check)) if check.hidden else check for check in result.checks]
 
 
 def visible_checks(result: Result, released: bool) -> list[CheckResult]:
-    """Checks a student may see: hidden ones only by name and score until grades are released."""
-    shown = []
-    for check in result.checks:
-        if check.hidden and not released and check.status != PASSED:
-            # The mistake's name reveals nothing of the hidden inputs; the numbers would.
-            named = f"on random inputs this looks like: {check.mistake}. " if check.mistake else ""
-            status = "" if check.status == Status.FAILED else f" ({check.status})"
-            check = replace(check, message=f"hidden check failed{status}: {named}"
-                                           "details are shown after grades are released")
-        shown.append(check)
-    return shown
+    """For the instructor's terminal (``dlbasics check``): hidden messages in full with ``released``,
+    else masked as in every student-facing file."""
+    return list(result.checks) if released else student_checks(result)
 
 
 @dataclass

@@ -28,7 +28,7 @@ from markupsafe import Markup
 
 # The one helper that makes text encodable (lone surrogates from a child's JSON or a file name
 # become U+FFFD); re-exported so every writer here uses it.
-from autograder.text import valid_text
+from autograder.text import valid_text, visible_text
 
 # Pages are opened from disk or an LMS: nothing may run and nothing may be fetched. Images are
 # inlined as data: URIs (our own histogram and the re-encoded plots), styles are inline in <style>.
@@ -57,22 +57,23 @@ def page_text(value):
 # = + - @ at the start, after blanks too, and a leading tab or carriage return. The full-width forms
 # are included because some spreadsheet locales normalise them to their ASCII counterparts.
 _FORMULA_START = tuple("=+-@\uff1d\uff0b\uff0d\uff20")
-# Control characters have no place in a cell and some (NUL) truncate it in some readers; tab and
-# newline are legal inside a quoted cell and kept.
-_CSV_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def csv_cell(value) -> str:
     """A free-text cell (student id, status, comment) that a spreadsheet shows as text, never runs.
 
-    Numbers the grader writes do not come through here (a score of -2 stays a number): see
-    ``csv_row``.
+    Invisible characters go first (``visible_text``: controls, bidi overrides, zero-width and other
+    format characters; tab and newline are legal inside a quoted cell and stay), THEN the start is
+    judged: ``"\\x01=2+3"`` or ``"\\u202e=2+3"`` would otherwise pass the test and reach the
+    spreadsheet as a formula once the reader drops the invisible character. Numbers the grader
+    writes do not come through here (a score of -2 stays a number): see ``csv_row``.
     """
-    text = valid_text(str(value))
-    if text[:1] in ("\t", "\r") or text.lstrip(" \t\r\n").startswith(_FORMULA_START):
+    text = visible_text(value)
+    # str.lstrip(): every Unicode blank (no-break and ideographic spaces too) may precede a formula.
+    if text[:1] == "\t" or text.lstrip().startswith(_FORMULA_START):
         # OWASP's recommendation: a leading apostrophe, which spreadsheets display as a text marker.
         text = "'" + text
-    return _CSV_CONTROLS.sub("", text)
+    return text
 
 
 def csv_row(cells: list) -> list[str]:
@@ -196,50 +197,60 @@ _MD = None
 
 
 # LaTeX in an answer ($...$, $$...$$) is drawn by matplotlib's mathtext into our own PNG, inlined
-# as a data: image: nothing runs, nothing is fetched. Bounded: a formula of at most 300
+# as a data: image: nothing runs, nothing is fetched. It is drawn in a child process with a clock and
+# a memory limit, cached by content (``formulas.py``). Bounded here too: a formula of at most 300
 # characters, at most 30 formulas per answer; the rest, and anything mathtext cannot parse, stays text.
 _MATH = re.compile(r"\$\$(?P<display>[^$<>]{1,300}?)\$\$|\$(?P<inline>[^$<>\n]{1,300}?)\$")
 MAX_FORMULAS = 30
+TOO_LARGE_NOTE = "formula not drawn: too large"
 
 
-def _math_png(tex: str) -> str | None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import mathtext
-
-    buffer = io.BytesIO()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            mathtext.math_to_image(f"${tex}$", buffer, dpi=110, format="png")
-    except Exception:  # mathtext covers a subset of LaTeX: the rest is shown as typed
-        return None
-    return safe_png_base64(buffer.getvalue())
-
-
-def _render_math(html: str) -> str:
-    count = 0
-
-    def draw(match) -> str:
-        nonlocal count
-        count += 1
+def _formulas(html: str):
+    """``(match, TeX)`` of each formula of ``html`` that is to be drawn (the first MAX_FORMULAS)."""
+    found = []
+    for count, match in enumerate(_MATH.finditer(html), start=1):
         source = match["display"] or match["inline"]
-        if count > MAX_FORMULAS or not source.strip():
-            return match[0]
-        png = _math_png(htmllib.unescape(source).strip())
-        if png is None:
-            return match[0]
-        image = f'<img class="math" alt="{htmllib.escape(htmllib.unescape(source))}" src="data:image/png;base64,{png}">'
-        return f'<div class="math">{image}</div>' if match["display"] else image
-
-    return _MATH.sub(draw, html)
+        if count <= MAX_FORMULAS and source.strip():
+            found.append((match, htmllib.unescape(source).strip()))
+    return found
 
 
-def render_markdown(text: str, math: bool = False) -> Markup:
+def math_sources(html: str) -> list[str]:
+    """The TeX of every formula ``with_math`` will want drawn (to draw them all in one go)."""
+    return [tex for _, tex in _formulas(html)]
+
+
+def with_math(html: str, drawn: dict) -> Markup:
+    """``html`` (the Markdown renderer's, from ``render_markdown``) with each formula replaced by its
+    image from ``drawn`` (TeX -> ``formulas.Drawn``); one that could not be drawn stays as typed."""
+    from autograder.report.formulas import PNG, TOO_LARGE
+
+    pieces, end = [], 0
+    for match, tex in _formulas(html):
+        result = drawn.get(tex)
+        # Drawn.png is already Pillow's re-encoding within the limits (formulas.Formulas._verified).
+        png = base64.b64encode(result.png).decode("ascii") if result is not None and result.outcome == PNG \
+            and result.png else None
+        pieces.append(html[end:match.start()])
+        end = match.end()
+        if png is not None:
+            image = f'<img class="math" alt="{htmllib.escape(tex)}" src="data:image/png;base64,{png}">'
+            pieces.append(f'<div class="math">{image}</div>' if match["display"] else image)
+        elif result is not None and (result.outcome == TOO_LARGE or result.outcome == PNG):
+            # Too slow or too big to draw, or an image too large to show: the TeX as typed, and why.
+            pieces.append(f"{match[0]} <small>({TOO_LARGE_NOTE})</small>")
+        else:
+            pieces.append(match[0])  # not LaTeX mathtext knows, or not drawn this run: as typed
+    pieces.append(html[end:])
+    return Markup("".join(pieces))
+
+
+def render_markdown(text: str, math: bool = False, formulas=None) -> Markup:
     """A student's Markdown as HTML safe to put in a page (the one ``Markup`` made from student text).
 
-    ``math``: LaTeX between dollars drawn as images (see ``_render_math``).
+    ``math``: LaTeX between dollars drawn as images by ``formulas`` (a ``formulas.Formulas``; a
+    temporary one if not given). A page with many answers draws them all at once instead: see
+    ``review.render``, with ``math_sources`` and ``with_math``.
     """
     global _MD
     if _MD is None:
@@ -249,6 +260,13 @@ def render_markdown(text: str, math: bool = False) -> Markup:
     html = _MD.render(text[:MAX_MARKDOWN_CHARS])
     if cut:
         html += f"<p><em>(cut at {MAX_MARKDOWN_CHARS:,} characters)</em></p>\n"
-    if math:
-        html = _render_math(html)
-    return Markup(html)
+    if not math:
+        return Markup(html)
+    from autograder.report.formulas import Formulas
+
+    drawer = formulas or Formulas()
+    try:
+        return with_math(html, drawer.draw(math_sources(html)))
+    finally:
+        if formulas is None:
+            drawer.close()

@@ -247,7 +247,7 @@ def run(job: dict, channel) -> None:
         request = json.loads(line)
         seed_everything()  # each call is independent of the calls before it
         reply = invoke(namespace, request["name"], request["args"], request.get("kwargs"),
-                       spy=request.get("spy", ()), render=request.get("render", False),
+                       render=request.get("render", False),
                        seconds=request["seconds"])
         plt.close("all")
         out.take()

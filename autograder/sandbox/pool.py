@@ -471,7 +471,7 @@ class Session(Student):
             self.ended_message = f"{why}: the process running your code ended (crash, exit or limit)"
         self.worker.kill_job()
 
-    def request(self, name, args, kwargs, spy, render) -> dict:
+    def request(self, name, args, kwargs, render) -> dict:
         if self.ended:
             return {"ok": False, "kind": self.ended, "message": self.ended_message}
         if name in self.timed_out:
@@ -486,7 +486,7 @@ class Session(Student):
         # in what is left of the checks' budget.
         seconds = min(limits.call_seconds, remaining / 2)
         self.calls += 1
-        self._send({"name": name, "args": args, "kwargs": kwargs, "spy": list(spy), "render": render,
+        self._send({"name": name, "args": args, "kwargs": kwargs, "render": render,
                     "seconds": seconds})
         if self.ended:
             return {"ok": False, "kind": self.ended, "message": self.ended_message}

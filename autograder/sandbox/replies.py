@@ -124,12 +124,15 @@ def call_reply(message: dict, args_sent: int) -> dict:
                 "args": [None if arg is None else value(arg, f"args[{i}]") for i, arg in enumerate(args)],
                 "warnings": [cut(_text(w, "a warning"), 300) for w in warnings]}
     if ok is False:
-        _keys(message, {"ok", "kind", "message"}, "call reply", optional={"traceback"})
+        _keys(message, {"ok", "kind", "message"}, "call reply", optional={"traceback", "error_type"})
         if message["kind"] not in CALL_KINDS or not isinstance(message["kind"], str):
             raise MalformedReply(f"call reply: kind is not one of {', '.join(CALL_KINDS)}")
         reply = {"ok": False, "kind": message["kind"], "message": cut(_text(message["message"], "call reply"))}
         if "traceback" in message:
             reply["traceback"] = cut(_text(message["traceback"], "call reply's traceback"))
+        if "error_type" in message:
+            _name(message["error_type"], "call reply's error_type")
+            reply["error_type"] = message["error_type"]
         return reply
     raise MalformedReply("call reply: ok is neither true nor false")
 

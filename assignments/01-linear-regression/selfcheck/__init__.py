@@ -35,7 +35,7 @@ class LocalStudent(api.Student):
         self.namespace = namespace if namespace is not None else _user_namespace()
         self.seconds = seconds
 
-    def request(self, name, args, kwargs, spy, render):
+    def request(self, name, args, kwargs, render):
         pyplot = sys.modules.get("matplotlib.pyplot")
         figures_before = set(pyplot.get_fignums()) if pyplot else set()
         with _seeded(), figures_not_shown():

@@ -133,11 +133,11 @@ def hint_for(error: BaseException, text: str) -> str:
 
 
 def invoke(namespace: dict, name: str, args: list, kwargs: dict | None = None, *,
-           spy=(), render: bool = False, seconds: float | None = None) -> dict:
+           render: bool = False, seconds: float | None = None) -> dict:
     """Call ``namespace[name]`` on decoded ``args``; describe what happened as JSON data.
 
-    ``spy`` is accepted and ignored: checks no longer count calls inside the process that
-    runs student code (the student could write to any counter kept there).
+    Nothing is counted inside the process that runs student code (the student could write to
+    any counter kept there): a check sees only the reply.
     """
     function = namespace.get(name)
     if function is None:

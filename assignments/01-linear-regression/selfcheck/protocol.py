@@ -116,33 +116,74 @@ def _flat_numbers(data, budget: list[int]):
 
 
 def encode(value, depth: int = 0, render: bool = False) -> dict:
-    """Describe ``value`` as JSON data: its kind, its type name, and the numbers in it."""
-    type_name = type(value).__name__
+    """Describe ``value`` as JSON data: its kind, its type name, and the numbers in it.
+
+    Read from the data, never from what the object says about itself: a subclass of a
+    builtin, a tensor or an array may override ``__len__``, ``__iter__``, ``dtype``, ``shape``,
+    ``tolist`` or ``detach`` to claim what it does not hold, so the base types' own methods
+    (``float.__float__``, ``list.__iter__``, the tensor's storage through a plain
+    ``torch.Tensor`` view) read it here.
+    """
+    type_name = type(value).__name__[:100]  # a class of the student's may have any name
     if depth > MAX_DEPTH:
         return {"t": "object", "type": type_name, "repr": "(nested too deeply)"}
     if value is None:
         return {"t": "none", "type": "NoneType"}
     if isinstance(value, bool):
-        return {"t": "bool", "type": type_name, "v": bool(value)}
+        return {"t": "bool", "type": type_name, "v": value is True}
     if isinstance(value, int):
-        return {"t": "int", "type": type_name, "v": _number(float(value)) if abs(value) > 2**53 else int(value)}
+        number = int.__int__(value)
+        return {"t": "int", "type": type_name, "v": _number(float(number)) if abs(number) > 2**53 else number}
     if isinstance(value, float):
         return {"t": "float", "type": type_name, "v": _number(float.__float__(value))}
     if isinstance(value, str):
-        return {"t": "str", "type": type_name, "v": value[:MAX_TEXT]}
+        return {"t": "str", "type": type_name, "v": str.__getitem__(value, slice(0, MAX_TEXT))}
     if isinstance(value, (list, tuple)):
         kind = "tuple" if isinstance(value, tuple) else "list"
-        if len(value) > MAX_ITEMS:
-            return {"t": "object", "type": type_name, "repr": f"(a {kind} of {len(value)} items: too long)"}
-        return {"t": kind, "type": type_name, "items": [encode(item, depth + 1, render) for item in value]}
+        base = tuple if kind == "tuple" else list
+        size = base.__len__(value)
+        if size > MAX_ITEMS:
+            return {"t": "object", "type": type_name, "repr": f"(a {kind} of {size} items: too long)"}
+        items = [encode(item, depth + 1, render) for item in base.__iter__(value)]
+        return {"t": kind, "type": type_name, "items": items}
     module = type(value).__module__ or ""
-    if module.startswith("torch"):
+    if module.startswith("torch") or _is_tensor(value):
         return _encode_torch(value, type_name, depth, render)
-    if module.startswith("numpy"):
+    if module.startswith("numpy") or _is_ndarray(value):
         return _encode_numpy(value, type_name)
     if module.startswith("matplotlib"):
         return _encode_matplotlib(value, type_name, render)
     return {"t": "object", "type": type_name, "repr": _safe_repr(value)}
+
+
+def _is_tensor(value) -> bool:
+    import sys
+
+    torch = sys.modules.get("torch")  # a tensor exists only if torch was imported
+    return torch is not None and isinstance(value, (torch.Tensor, torch.nn.Module))
+
+
+def _is_ndarray(value) -> bool:
+    import sys
+
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(value, numpy.ndarray)
+
+
+def _plain(value):
+    """``value``'s data as a plain, detached ``torch.Tensor`` on the CPU, and what autograd holds
+    for it (requires_grad, is_leaf, grad), read through torch's own C descriptors: a subclass's
+    properties and methods and its ``__torch_function__`` are not consulted."""
+    import torch
+
+    base = torch._C.TensorBase
+    with torch._C.DisableTorchFunctionSubclass():
+        detached = base.detach(value)
+        if type(detached) is not torch.Tensor:
+            raise TypeError("a tensor whose data cannot be read")
+        requires_grad = base.requires_grad.__get__(value)
+        grad = base.grad.__get__(value) if requires_grad and base.is_leaf.__get__(value) else None
+        return detached.cpu(), requires_grad, base.is_leaf.__get__(value), grad
 
 
 def _safe_repr(value) -> str:
@@ -156,33 +197,38 @@ def _encode_torch(value, type_name: str, depth: int, render: bool) -> dict:
     import torch
 
     if isinstance(value, torch.Tensor):
-        detached = value.detach()
-        if detached.numel() > MAX_ITEMS:
-            return {"t": "object", "type": "Tensor", "repr": f"(a tensor of {detached.numel()} values: too large)"}
-        if detached.is_complex():
-            return {"t": "object", "type": "Tensor", "repr": "(a complex tensor)"}
-        data = detached.cpu().tolist()
-        encoded = {
-            "t": "tensor",
-            "type": "Tensor",
-            "dtype": str(detached.dtype).replace("torch.", ""),
-            "shape": list(detached.shape),
-            "data": _flat_numbers(data, [MAX_ITEMS]) if isinstance(data, list) else _number(float(data)),
-            "requires_grad": bool(value.requires_grad),
-        }
-        if value.requires_grad and value.is_leaf:
-            # What backward() left in the leaf: how a check sees, from the data alone, that
-            # a loss was differentiated through this argument.
-            grad = value.grad
-            ok = isinstance(grad, torch.Tensor) and grad.shape == value.shape and not grad.is_complex()
-            encoded["grad"] = _flat_numbers(grad.detach().cpu().tolist(), [MAX_ITEMS]) if ok and grad.dim() \
-                else (_number(float(grad)) if ok else None)
+        detached, requires_grad, is_leaf, grad = _plain(value)
+        with torch._C.DisableTorchFunctionSubclass():
+            if detached.numel() > MAX_ITEMS:
+                return {"t": "object", "type": "Tensor", "repr": f"(a tensor of {detached.numel()} values: too large)"}
+            if detached.is_complex():
+                return {"t": "object", "type": "Tensor", "repr": "(a complex tensor)"}
+            data = detached.tolist()
+            encoded = {
+                "t": "tensor",
+                "type": "Tensor",
+                "dtype": str(detached.dtype).replace("torch.", ""),
+                "shape": list(detached.shape),
+                "data": _flat_numbers(data, [MAX_ITEMS]) if isinstance(data, list) else _number(float(data)),
+                "requires_grad": bool(requires_grad),
+            }
+            if requires_grad and is_leaf:
+                # What backward() left in the leaf: how a check sees, from the data alone, that
+                # a loss was differentiated through this argument.
+                if isinstance(grad, torch.Tensor):
+                    grad = _plain(grad)[0]
+                ok = isinstance(grad, torch.Tensor) and grad.shape == detached.shape and not grad.is_complex()
+                encoded["grad"] = _flat_numbers(grad.tolist(), [MAX_ITEMS]) if ok and grad.dim() \
+                    else (_number(float(grad)) if ok else None)
         return encoded
     if isinstance(value, torch.Generator):
         # No repr: it holds a memory address, which would make two runs' replies differ.
         return {"t": "object", "type": "Generator", "repr": "(a torch.Generator)"}
     if isinstance(value, torch.nn.Module):
-        params = {name: _encode_torch(p, "Parameter", depth + 1, render) for name, p in value.named_parameters()}
+        # The parameters as the module holds them (its _parameters, recursively), not what an
+        # overridden named_parameters() says.
+        params = {name: _encode_torch(p, "Parameter", depth + 1, render)
+                  for name, p in torch.nn.Module.named_parameters(value)}
         return {"t": "module", "type": type_name, "params": params}
     return {"t": "object", "type": type_name, "repr": _safe_repr(value)}
 
@@ -191,6 +237,7 @@ def _encode_numpy(value, type_name: str) -> dict:
     import numpy as np
 
     if isinstance(value, np.ndarray):
+        value = np.ndarray.view(value, np.ndarray)  # the array's own dtype and shape, not a subclass's claims
         if value.size > MAX_ITEMS or value.dtype.kind not in "biuf":
             return {"t": "object", "type": type_name, "repr": f"(an array of {value.size} {value.dtype})"}
         return {

@@ -349,13 +349,13 @@ def require(condition: bool, message: str, mistake: str | None = None):
 class Student:
     """What a check talks to. Subclasses say how one call reaches the student's code."""
 
-    def request(self, name: str, args: list, kwargs: dict, spy, render: bool) -> dict:
-        """One call; ``spy`` is always empty (kept for the sandbox's signature: nothing is counted)."""
+    def request(self, name: str, args: list, kwargs: dict, render: bool) -> dict:
+        """One call of the student's function ``name``; the reply (see :mod:`.calling`)."""
         raise NotImplementedError
 
     def call_full(self, name: str, *args, render: bool = False, **kwargs) -> dict:
         """The whole reply: ``value``, and the ``args`` as they are after the call."""
-        reply = self.request(name, list(args), kwargs, (), render)
+        reply = self.request(name, list(args), kwargs, render)
         said = reply.get("warnings")
         if isinstance(said, list):
             self.__dict__.setdefault("_warnings_seen", []).extend(str(w) for w in said[:3])

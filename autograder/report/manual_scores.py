@@ -11,12 +11,13 @@ table of the same gradebook.
 from __future__ import annotations
 
 import csv
-import hmac
 import io
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.report.outputs import write_atomic
+from autograder.report.review import pseudonym  # the review pages' anon-…: an anonymous file maps back
 from autograder.report.safe import csv_cell
 from autograder.text import terminal_text
 
@@ -25,12 +26,6 @@ REQUIRED = ("student", "question", "points")
 # A scores file is a few hundred lines of a class; one far larger is not a scores file, and reading it
 # whole into memory should not be the way to find out: 20 MB is 1000 answers at the 20,000-character cap.
 MAX_CSV_BYTES = 20_000_000
-
-
-def pseudonym(student: str, seed: str) -> str:
-    """A stable name that hides who wrote an answer, keyed by the course's secret seed (the same as the
-    review pages' ``anon-…``: an anonymous scores file maps back to the students)."""
-    return "anon-" + hmac.new(seed.encode(), student.encode("utf-8", "surrogatepass"), "sha256").hexdigest()[:8]
 
 
 @dataclass
@@ -80,6 +75,7 @@ def template_rows(results, entries: dict, seed: str | None) -> list[list]:
             name = pseudonym(result.student, seed) if seed is not None else result.student
             rows.append([name, question, f"{answer.max_points:g}", points, comment,
                          "" if answer.untouched else answer.answer])
+    rows.sort(key=lambda row: (row[0], row[1]))  # by the name shown: pseudonyms never in the real ids' order
     return rows
 
 
@@ -89,8 +85,7 @@ def write_template(target: Path, rows: list[list]) -> None:
     writer.writerow(COLUMNS)
     # Every cell is neutralised: an answer starting with "=" must not become a spreadsheet formula.
     writer.writerows([[csv_cell(cell) for cell in row] for row in rows])
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(buffer.getvalue(), encoding="utf-8")
+    write_atomic(target, buffer.getvalue())  # owner-only, like every grades file
 
 
 def read_scores(path: Path, assignment_id: str, written: dict[str, float], results, roster_ids: set[str],
@@ -103,7 +98,8 @@ def read_scores(path: Path, assignment_id: str, written: dict[str, float], resul
     out = Imported()
     answers = {r.student: r.written for r in results if r.status != "no submission"}
     known = set(answers) | set(roster_ids)
-    hidden_names = {pseudonym(student, seed): student for student in known}
+    # Pseudonyms (an anonymous review's) map back only where the grades have a seed to key them.
+    hidden_names = {pseudonym(student, seed): student for student in known} if seed else {}
     try:
         if path.stat().st_size > MAX_CSV_BYTES:
             out.problems.append(f"{path} is larger than {MAX_CSV_BYTES:,} bytes: not a scores file")
