@@ -120,7 +120,7 @@ MUTATIONS = [
              " and width * height <= MAX_PNG_PIXELS):", "):",
              "tests/test_report_safety.py", "png_checker"),
     Mutation("terminal-escapes-kept", "autograder/text.py",
-             '    return _CONTROLS.sub("", _ESCAPES.sub("", valid_text(str(text))))',
+             '    return visible_text(_ESCAPES.sub("", valid_text(str(text))))',
              "    return valid_text(str(text))",
              "tests/test_report_safety.py", "terminal_text"),
     Mutation("folder-may-start-with-a-dot", "autograder/grading/intake.py",
