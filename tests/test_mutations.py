@@ -87,8 +87,8 @@ MUTATIONS = [
              "        if True:",
              "tests/test_mistake_visibility.py", "rejects"),
     Mutation("read-submission-follows-links", "autograder/grading/intake.py",
-             "os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK",
-             "os.O_RDONLY | os.O_NONBLOCK",
+             "os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY",
+             "os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY",
              "tests/test_hostile.py", "never_follows"),
     # --- and more -------------------------------------------------------------------------------------
     Mutation("one-tolerance-two-fold", "solutions/01-linear-regression/public_checks.py",
@@ -186,8 +186,10 @@ def environment(root: Path) -> dict[str, str]:
 
 
 def run_guard(root: Path, test: str, select: str) -> subprocess.CompletedProcess:
+    # A temporary folder of the run's own: the shared /tmp/pytest-of-<user> may hold other suites'
+    # leftovers (a 1 100-level folder of an intake test makes pytest's cleanup overflow the stack).
     command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "not browser",
-               test, "-k", select]
+               f"--basetemp={root.parent / 'pytest-tmp'}", test, "-k", select]
     return subprocess.run(command, cwd=root, env=environment(root), capture_output=True, text=True,
                           timeout=GUARD_SECONDS)
 
