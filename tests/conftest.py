@@ -148,4 +148,92 @@ def stub_notebook():
     return make
 
 
-__all__ = ["KIT_ROOT", "grade_notebooks", "read_outputs", "run_dlbasics"]
+# --- totals from the assignment, never pasted from a run -------------------------------------------
+
+
+def question_points(assignment) -> dict[str, float]:
+    """Each question's automatic points: the sum of its checks' ``@points`` (the single source)."""
+    by_question: dict[str, float] = {}
+    for fn in assignment.checks():
+        by_question[fn.question] = by_question.get(fn.question, 0) + fn.points
+    return by_question
+
+
+def automatic_max(assignment) -> float:
+    return sum(fn.points for fn in assignment.checks())
+
+
+def overall_max(assignment) -> float:
+    """The "max" column of grades.csv: automatic points plus the written questions' (from the template)."""
+    from autograder.grading.grade import load_template
+
+    return automatic_max(assignment) + sum(load_template(assignment).written.values())
+
+
+# --- goldens: expected outputs kept in files, rewritten by `pytest --update-goldens` -------------------
+
+GOLDENS = Path(__file__).parent / "goldens"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-goldens", action="store_true", default=False,
+                     help="rewrite the golden files in tests/goldens/ from this run instead of comparing with them "
+                          "(review the diff before committing it)")
+    parser.addoption("--mutations", action="store_true", default=False,
+                     help="also run the tests that break or extend a copy of the kit (tests/test_mutations.py, "
+                          "the added check of tests/test_authoring.py): about a quarter of an hour, before a release")
+
+
+@pytest.fixture
+def kit_copies(request):
+    """Skips a test that works on copies of the kit unless --mutations was given (they take minutes)."""
+    if not request.config.getoption("--mutations"):
+        pytest.skip("works on copies of the kit for minutes: run with --mutations")
+
+
+def golden_text(value) -> str:
+    """The one way a golden is written: JSON, sorted keys, one item a line (so a diff shows what changed)."""
+    return json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+class Goldens:
+    """``golden.load(name, actual)``: the stored value (``actual`` itself, written, under --update-goldens);
+    ``golden.check(name, actual)``: assert ``actual`` equals the stored value."""
+
+    def __init__(self, update: bool, nodeid: str):
+        self.update = update
+        self.nodeid = nodeid
+
+    def load(self, name: str, actual):
+        path = GOLDENS / name
+        # Round-trip through JSON so both sides compare as stored (tuples become lists, keys strings).
+        actual = json.loads(golden_text(actual))
+        if self.update:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(golden_text(actual), encoding="utf-8")
+            return actual
+        if not path.is_file():
+            pytest.fail(f"no golden file {path}: run `pytest {self.nodeid} --update-goldens`, review the new file "
+                        "and commit it")
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def check(self, name: str, actual) -> None:
+        expected = self.load(name, actual)
+        actual = json.loads(golden_text(actual))
+        if actual != expected:
+            import difflib
+
+            diff = "".join(difflib.unified_diff(golden_text(expected).splitlines(True),
+                                                golden_text(actual).splitlines(True),
+                                                f"tests/goldens/{name} (stored)", "this run", n=2))
+            pytest.fail(f"the output differs from its golden tests/goldens/{name}; if the change is intended, rerun "
+                        f"with --update-goldens and commit the file:\n{diff[:6000]}")
+
+
+@pytest.fixture
+def golden(request) -> Goldens:
+    return Goldens(request.config.getoption("--update-goldens"), request.node.nodeid)
+
+
+__all__ = ["KIT_ROOT", "grade_notebooks", "read_outputs", "run_dlbasics", "Goldens", "golden_text", "question_points",
+           "automatic_max", "overall_max"]

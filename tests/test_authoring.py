@@ -141,3 +141,50 @@ def test_nbgrader_hidden_tests_refuse_a_question_id_two_assignments_share(monkey
         nbgrader_hidden.checks_of(question)
     own = nbgrader_hidden.checks_of(question, assignment=source.id)
     assert own and all(fn.question == question for fn in own)
+
+
+# The tests that once held numbers pasted from a run (20, 18, FULL - 3, "predict 3 -> 0", ...): with
+# a check added to a real assignment they must still pass, reading totals from the checks.
+ONCE_PASTED = [("tests/test_broken.py", "metadata_tricks or renamed_function or syntax_error or old_empty"),
+               ("tests/test_term.py", "whole_loop"),
+               ("tests/test_report_safety.py", "inert or check_command_prints"),
+               ("tests/test_cli.py", "sample_class"),
+               ("tests/test_cache.py", "other_limits")]
+
+
+@pytest.mark.slow
+def test_adding_a_check_changes_the_goldens_and_nothing_else(kit_copies):
+    """In a copy of the whole kit, a check is added to 01 the documented way (docs/authoring.md:
+    the check, then `dlbasics build`). The tests that used to paste totals still pass; the
+    golden test fails and names the change; --update-goldens rewrites only goldens; and the
+    files that changed are the check, the build's outputs and the goldens."""
+    from test_mutations import environment, kit_copy
+
+    assignment = ASSIGNMENTS["01-linear-regression"]
+
+    def pytest_in(root, *args) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=root,
+                              env=environment(root), capture_output=True, text=True, timeout=1800)
+
+    with kit_copy() as root:
+        before = fingerprint(root, ())
+        with (root / "solutions" / assignment.id / "checks.py").open("a") as handle:
+            # A real check (a blank answer fails it), with the helpers and data checks.py already imports.
+            handle.write("\n\n@points(1, 'to_column_tensors', hidden=True)\ndef test_one_more_point(student):\n"
+                         "    judge_columns(student.call('to_column_tensors', HOURS, SCORES), HOURS, SCORES, "
+                         "what='(hours) once more')\n")
+        built = subprocess.run([sys.executable, "-m", "autograder.cli", "build"], cwd=root, env=environment(root),
+                               capture_output=True, text=True, timeout=600)
+        assert built.returncode == 0, built.stdout + built.stderr
+        for test, select in ONCE_PASTED:
+            result = pytest_in(root, "-x", test, "-k", select)
+            assert result.returncode == 0, f"{test} -k {select!r} fails after adding a check:\n{result.stdout[-3000:]}"
+        goldens = pytest_in(root, "tests/test_goldens.py", "tests/test_tolerances.py", "-k", "01")
+        assert goldens.returncode == 1 and "--update-goldens" in goldens.stdout, goldens.stdout[-3000:]
+        updated = pytest_in(root, "tests/test_goldens.py", "tests/test_tolerances.py", "-k", "01", "--update-goldens")
+        assert updated.returncode == 0, updated.stdout[-3000:]
+        after = fingerprint(root, ())
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    allowed = (f"solutions/{assignment.id}/", f"assignments/{assignment.id}/", "tests/goldens/")
+    assert f"solutions/{assignment.id}/checks.py" in changed and any(c.startswith("tests/goldens/") for c in changed)
+    assert all(c.startswith(allowed) for c in changed), f"adding a check changed more than goldens: {changed}"

@@ -17,7 +17,7 @@ import sys
 import time
 
 import pytest
-from conftest import grade_notebooks, read_outputs, run_dlbasics
+from conftest import grade_notebooks, overall_max, question_points, read_outputs, run_dlbasics
 
 from autograder.checks import ASSIGNMENTS, KIT_ROOT
 from autograder.grading.grade import load_template
@@ -27,6 +27,7 @@ from autograder.notebook.submission import nbgrader_meta
 
 ASSIGNMENT = "01-linear-regression"
 FULL = sum(load_template(ASSIGNMENTS["01-linear-regression"]).points.values())
+POINTS = question_points(ASSIGNMENTS[ASSIGNMENT])  # from the checks, never pasted from a run
 
 
 def reference() -> dict:
@@ -130,7 +131,8 @@ def test_every_submission_has_exactly_one_row(batch):
 def test_metadata_tricks_earn_nothing(batch, name):
     run, _ = batch
     assert run.results[name].auto_total == 0
-    assert float(run.rows[name]["max"]) == 20  # points come from the template, never the submission
+    # points come from the template, never the submission
+    assert float(run.rows[name]["max"]) == overall_max(ASSIGNMENTS[ASSIGNMENT])
     assert {q.status for q in run.results[name].questions.values()} == {"not attempted"}
 
 
@@ -144,7 +146,7 @@ def test_renamed_function_loses_only_its_question(batch):
     questions = run.results["renamed-function"].questions
     assert questions["predict"].points == 0
     assert "not defined" in " ".join(c.message for c in run.checks("renamed-function", "predict"))
-    assert sum(q.points for name, q in questions.items() if name != "predict") == FULL - 3
+    assert sum(q.points for name, q in questions.items() if name != "predict") == FULL - POINTS["predict"]
 
 
 def test_a_syntax_error_costs_only_its_cell(batch):
@@ -153,15 +155,15 @@ def test_a_syntax_error_costs_only_its_cell(batch):
     assert result.questions["fit_least_squares"].points == 0
     assert result.questions["fit_least_squares"].status == "failed"
     assert "SyntaxError" in " ".join(c.message for c in run.checks("syntax-error-in-one-cell", "fit_least_squares"))
-    assert result.auto_total == FULL - 4
+    assert result.auto_total == FULL - POINTS["fit_least_squares"]
 
 
 def test_old_empty_and_undecodable_notebooks(batch):
     run, _ = batch
     # nbformat 3 is upgraded and graded: its one function is a correct predict, and nothing else.
     assert run.results["nbformat-3"].status == "graded"
-    assert run.results["nbformat-3"].questions["predict"].points == 3
-    assert run.results["nbformat-3"].auto_total == 3
+    assert run.results["nbformat-3"].questions["predict"].points == POINTS["predict"]
+    assert run.results["nbformat-3"].auto_total == POINTS["predict"]
     assert run.results["no-cells"].auto_total == 0
     assert run.results["latin-1"].status == "unreadable" and "UTF-8" in run.results["latin-1"].message
 

@@ -118,3 +118,75 @@ def test_public_learning_rates_differ_from_every_number_in_the_stories(reference
     shared = public_rates & story_numbers
     assert not shared, f"public learning rates also used by a story: {shared}"
     assert 1e-4 in story_numbers or assignment.id != "01-linear-regression"  # the training story's rate is seen
+
+
+# --- the rule that makes it so: cases.draw rejects a draw at which a mistake is invisible ---------------
+
+# How many seeds to scan for draws that must be rejected (over 100 seeds about a quarter of
+# them need a rejection somewhere, so a few dozen find several), and how many to find.
+SCAN_SEEDS = 100
+REJECTIONS_WANTED = 4
+
+
+class _Drawn(Exception):
+    """Raised right after a check's draw: the rest of the check (the student's calls) is not needed."""
+
+
+def _seeded_student(namespace, assignment, seed: str, monkeypatch) -> LocalStudent:
+    student = LocalStudent(namespace, seconds=120)
+    try:  # the explicit context (autograder.context): the hidden-input key travels with the student
+        from autograder.context import HiddenKey
+
+        student.hidden_key = HiddenKey(seed, assignment.id, "visibility")
+    except ImportError:  # before it: the grader's process reads DLBASICS_SEED
+        monkeypatch.setenv("DLBASICS_SEED", seed)
+    return student
+
+
+def test_draw_rejects_a_case_that_hides_a_mistake_and_keeps_a_visible_one(reference_namespaces, monkeypatch):
+    """Where a hidden check's first random case hides a named mistake, the case it keeps is another, visible one.
+
+    Each check module's ``draw`` is wrapped: every attempt's comparisons are judged here as
+    well (all named mistakes outside the tolerance?), and the check stops after its draw.
+    """
+    drawn: list[tuple[str, str, list[bool], bool]] = []  # (seed, name, visible per attempt, kept one visible)
+
+    def spying(original, seed_of):
+        def draw(*args):
+            *head, name, make = args
+            attempts, kept = [], []
+
+            def watched(r):
+                case, comparisons = make(r)
+                attempts.append(all(c.visible() for c in comparisons))
+                kept[:] = [(case, attempts[-1])]
+                return case, comparisons
+
+            case = original(*head, name, watched)
+            kept_visible = next(visible for made, visible in kept if made is case) if kept else False
+            drawn.append((seed_of(), name, attempts, kept_visible))
+            raise _Drawn
+        return draw
+
+    current = {"seed": ""}
+    for assignment in ASSIGNMENTS.values():
+        module = assignment.check_module()
+        monkeypatch.setattr(module, "draw", spying(module.draw, lambda: current["seed"]))
+    for number in range(SCAN_SEEDS):
+        current["seed"] = f"visibility scan {number:03d}"
+        for assignment in ASSIGNMENTS.values():
+            for fn in assignment.checks():
+                if fn.hidden:
+                    run_check(fn, _seeded_student(reference_namespaces[assignment.id], assignment, current["seed"],
+                                                  monkeypatch))
+        if sum(1 for _, _, attempts, _ in drawn if attempts and not attempts[0]) >= REJECTIONS_WANTED:
+            break
+    assert drawn, "no hidden check drew a case: is draw still used?"
+    rejected = [(seed, name, attempts, kept) for seed, name, attempts, kept in drawn if attempts and not attempts[0]]
+    assert len(rejected) >= REJECTIONS_WANTED, f"only {len(rejected)} draws needed a rejection in {SCAN_SEEDS} seeds"
+    for seed, name, attempts, kept in rejected:
+        assert len(attempts) > 1, f"{seed!r}, {name!r}: the first case hides a named mistake and was kept"
+        assert kept and attempts[-1], f"{seed!r}, {name!r}: the case kept hides a named mistake ({attempts})"
+    # Every draw, rejected first or not, keeps a case at which every named mistake is visible.
+    hidden = [(seed, name) for seed, name, _, kept in drawn if not kept]
+    assert not hidden, f"cases kept with a named mistake invisible: {hidden[:5]}"

@@ -20,9 +20,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import DLBASICS, KIT_ROOT, grade_notebooks
+from conftest import DLBASICS, KIT_ROOT, automatic_max, grade_notebooks
 from PIL import Image
 
+from autograder.checks import ASSIGNMENTS
 from autograder.grading.result import Result
 from autograder.report import feedback, grades_csv, outputs, review, summary
 from autograder.report.safe import (
@@ -344,7 +345,8 @@ def test_every_page_of_a_hostile_class_is_inert(graded):
         parsed = audit(page.read_text(encoding="utf-8"), str(page.relative_to(graded.out)))
         texts[page] = "".join(parsed.text)
     # The attacks were graded as fully answered notebooks, and are on the pages as text.
-    assert all(float(r.auto_total) == 18 for r in graded.results.values()), {
+    full = automatic_max(ASSIGNMENTS[ASSIGNMENT])  # from its checks' points, never pasted from a run
+    assert all(float(r.auto_total) == full for r in graded.results.values()), {
         s: r.auto_total for s, r in graded.results.items()}
     hostile = next(p for p in pages if p.name == "feedback.html" and HTML_ID in texts[p])
     assert "</pre><script>alert(1)</script>" in texts[hostile] and "MARKER" in texts[hostile]
@@ -385,7 +387,8 @@ def test_check_command_prints_no_escape_sequences(graded, tmp_path):
                             env={**os.environ, "DLBASICS_SEED": "a course's secret seed"})
     stdout, printed = result.stdout.decode("utf-8"), (result.stdout + result.stderr).decode("utf-8")
     assert result.returncode == 0, printed
-    assert "MARKER" in stdout and "automatic score: 18 / 18" in stdout and "mine" in stdout
+    full = automatic_max(ASSIGNMENTS[ASSIGNMENT])
+    assert "MARKER" in stdout and f"automatic score: {full:g} / {full:g}" in stdout and "mine" in stdout
     bad = sorted({hex(ord(ch)) for ch in printed
                   if (ord(ch) < 32 and ch not in "\n\t") or 0x7f <= ord(ch) <= 0x9f or ch == "\u202e"})
     assert not bad, bad
