@@ -472,6 +472,6 @@ def test_scores_template_neutralises_every_hostile_id_and_comment(tmp_path):
     rows = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8"))))
     assert len(rows) == len(HOSTILE_CELLS) + 1
     for row in rows[1:]:
-        assert row[0].startswith("'") and row[3].startswith("'"), row
+        assert row[0].startswith("'") and row[4].startswith("'"), row  # student and comment columns
         for cell in row:
             assert_neutral(cell, "manual-scores.csv")
