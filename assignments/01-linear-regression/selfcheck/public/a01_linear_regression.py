@@ -226,12 +226,12 @@ def test_columns_of_course_data(student):
 def test_predict_on_numbers(student):
     got = as_float(student.call("predict", 2.0, 3.0, 1.0), "predict(2.0, 3.0, 1.0)")
     expect_close(got, EXPECTED["predict_numbers"], rel=1e-12, what="predict(2.0, 3.0, 1.0)",
-                 variants={"m and b are swapped (b * x + m)": EXPECTED["predict_numbers_swapped"]})
+                 variants=EXPECTED["predict_numbers_variants"])
 
 
 @points(1, "predict")
 def test_predict_on_tensors(student):
-    variants = {"m and b are swapped (b * x + m)": EXPECTED["predict_tensor_swapped"]}
+    variants = EXPECTED["predict_tensor_variants"]
     judge_prediction(student.call("predict", COLUMN_HOURS, *PLOT_LINE), [len(HOURS), 1], EXPECTED["predict_tensor"],
                      what="predict(x, 7.5, 400.0) on an (8, 1) column", variants=variants)
     judge_prediction(student.call("predict", tensor(HOURS), *PLOT_LINE), [len(HOURS)], EXPECTED["predict_tensor"],

@@ -1,0 +1,118 @@
+"""The shared catalogue of slips (autograder/checks/slips.py): each slip is offered where it can
+occur, and each check that offers a slip names it when a submission makes it.
+
+* Every slip of the catalogue is offered by some check (no name defined and never used).
+* Every check of 01-03 that offers a catalogued slip (public or hidden, as recorded while it
+  runs on the reference) has an implementation of that slip in SLIP_CASES, and running that
+  implementation in this process (as ``check(...)`` does in a kernel) makes that check fail
+  and name exactly that slip: the catalogue's name reaches the student, and no other name does.
+* Each SLIP_CASES entry is a case of the assignment's corpus (solutions/<id>/corpus.py), so
+  tests/test_corpus.py grades it in the sandbox as well.
+"""
+
+from __future__ import annotations
+
+import pytest
+from corpus.mistakes import MISTAKES
+from inkernel import namespace_of
+from test_mistake_visibility import SEEDS, CallLog
+
+from autograder.checks import ASSIGNMENTS, slips
+from autograder.context import GradingContext
+from autograder.selfcheck.api import FAILED, PASSED, recording, run_check
+
+A01, A02, A03 = "01-linear-regression", "02-gradient-descent", "03-making-training-converge"
+
+# (assignment, question, slip) -> the corpus case (by name) that makes that slip.
+SLIP_CASES = {
+    (A01, "predict", slips.NO_BIAS): "bias missing",
+    (A01, "train_model", slips.ADAM): "Adam",
+    (A01, "train_model", slips.MOMENTUM): "SGD with momentum",
+    (A01, "train_model", slips.NO_ZERO_GRAD): "missing zero_grad",
+    (A01, "train_model", slips.LOSS_AFTER_UPDATE): "loss recorded after the update",
+    (A01, "train_model", slips.FROZEN): "step before backward",
+    (A02, "mse_loss", slips.SUM): "sum instead of mean",
+    (A02, "mse_loss", slips.HALF): "half the mean squared error",
+    (A02, "mse_loss", slips.ABSOLUTE): "mean absolute error",
+    (A02, "mse_loss", slips.ROOT): "rmse",
+    (A02, "mse_loss", slips.SQUARE_OF_MEAN): "square of the mean",
+    (A02, "mse_loss", slips.BROADCAST): "flat minus column broadcasts",
+    (A02, "mse_gradients", slips.MISSING_TWO): "missing factor 2",
+    (A02, "mse_gradients", slips.MISSING_ONE_OVER_N): "summed over the points",
+    (A02, "autograd_gradients", slips.MISSING_TWO): "half the loss",
+    (A02, "autograd_gradients", slips.MISSING_ONE_OVER_N): "summed loss",
+    (A03, "loss_surface", slips.SUM): "sum of squares",
+    (A03, "loss_surface", slips.HALF): "half the mean squared error",
+    (A03, "loss_surface", slips.ABSOLUTE): "mean absolute error",
+    (A03, "loss_surface", slips.ROOT): "root mean squared error",
+    (A03, "loss_surface", slips.SQUARE_OF_MEAN): "square of the mean error",
+    (A03, "largest_stable_learning_rate", slips.HESSIAN_WITHOUT_TWO_OVER_N): "Hessian without 2/N",
+    (A03, "train_minibatch", slips.NO_ZERO_GRAD): "missing zero_grad",
+    (A03, "train_minibatch", slips.LAST_BATCH_ONLY): "last batch's loss only",
+    (A03, "train_minibatch", slips.DROP_LAST): "drop_last=True",
+    (A03, "train_minibatch", slips.MOMENTUM): "SGD with momentum",
+    (A03, "train_minibatch", slips.ADAM): "Adam",
+}
+
+CATALOGUE = {value for name, value in vars(slips).items() if name.isupper() and isinstance(value, str)}
+COURSE = (A01, A02, A03)
+
+
+def _key(assignment_id: str):
+    return GradingContext(SEEDS[0][0]).hidden(assignment_id, SEEDS[0][1])
+
+
+def _offered() -> dict[tuple[str, str, str], list[str]]:
+    """(assignment, question, slip) -> the checks that offer it, recorded on the reference."""
+    offered: dict[tuple[str, str, str], list[str]] = {}
+    for assignment_id in COURSE:
+        assignment = ASSIGNMENTS[assignment_id]
+        namespace = namespace_of(assignment)
+        for fn in assignment.checks():
+            with recording() as log:
+                result = run_check(fn, CallLog(namespace, _key(assignment_id) if fn.hidden else None))
+            assert result.status == PASSED, f"{fn.__name__} fails the reference: {result.message}"
+            for entry in log:
+                names = set(entry["variants"]) if entry["kind"] == "value" else {entry["mistake"]}
+                for name in names & CATALOGUE:
+                    offered.setdefault((assignment_id, fn.question, name), []).append(fn.__name__)
+    return offered
+
+
+@pytest.fixture(scope="module")
+def offered():
+    return _offered()
+
+
+def test_every_slip_of_the_catalogue_is_offered_somewhere(offered):
+    unused = CATALOGUE - {slip for _, _, slip in offered}
+    assert not unused, f"slips defined in the catalogue that no check offers: {unused}"
+
+
+def test_every_offered_slip_has_a_case(offered):
+    missing = sorted(set(offered) - set(SLIP_CASES))
+    assert not missing, f"checks offer these slips but no case makes them: {missing}"
+    unoffered = sorted(set(SLIP_CASES) - set(offered))
+    assert not unoffered, f"cases of slips no check offers (the check lost the slip?): {unoffered}"
+
+
+def _source(assignment_id: str, question: str, case: str) -> str:
+    found = [c[3] for c in MISTAKES if c[:3] == (assignment_id, question, case)]
+    assert found, f"no corpus case {case!r} of {assignment_id} {question}"
+    return found[0]
+
+
+@pytest.mark.parametrize("assignment_id,question,slip", sorted(SLIP_CASES),
+                         ids=lambda v: v[:40] if isinstance(v, str) else v)
+def test_each_check_offering_a_slip_names_it(offered, assignment_id, question, slip):
+    assignment = ASSIGNMENTS[assignment_id]
+    namespace = namespace_of(assignment, {question: _source(assignment_id, question, SLIP_CASES[
+        (assignment_id, question, slip)])})
+    checks = {fn.__name__: fn for fn in assignment.checks()}
+    wrong = []
+    for name in offered.get((assignment_id, question, slip), []):
+        fn = checks[name]
+        result = run_check(fn, CallLog(namespace, _key(assignment_id) if fn.hidden else None))
+        if result.status != FAILED or result.mistake != slip:
+            wrong.append(f"{name}: {result.status} {result.message!r} (named: {result.mistake!r})")
+    assert not wrong, f"checks that offer {slip!r} but do not name it:\n" + "\n".join(wrong)
