@@ -109,10 +109,34 @@ def test_each_check_offering_a_slip_names_it(offered, assignment_id, question, s
     namespace = namespace_of(assignment, {question: _source(assignment_id, question, SLIP_CASES[
         (assignment_id, question, slip)])})
     checks = {fn.__name__: fn for fn in assignment.checks()}
+    offering = offered.get((assignment_id, question, slip), [])
+    # A slip is offered on the course data (a green self-check) and on the hidden inputs alike.
+    kinds = {checks[name].hidden for name in offering}
+    assert kinds == {fn.hidden for fn in checks.values() if fn.question == question}, (
+        f"{slip!r} is offered only by {offering}: every question's public and hidden checks should offer it")
     wrong = []
-    for name in offered.get((assignment_id, question, slip), []):
+    for name in offering:
         fn = checks[name]
         result = run_check(fn, CallLog(namespace, _key(assignment_id) if fn.hidden else None))
         if result.status != FAILED or result.mistake != slip:
             wrong.append(f"{name}: {result.status} {result.message!r} (named: {result.mistake!r})")
     assert not wrong, f"checks that offer {slip!r} but do not name it:\n" + "\n".join(wrong)
+
+
+def test_minibatch_message_does_not_blame_the_generator_when_epoch_0_is_right():
+    """A learning rate halved after each epoch: epoch 0 is right, so the rows' order (the generator)
+    is ruled out, and the message must not point at it; without the generator, it still does."""
+    assignment = ASSIGNMENTS[A03]
+    NOT_MINIBATCH_LATER = assignment.public_module().NOT_MINIBATCH_LATER  # noqa: N806 (the module's constant)
+    checks = [fn for fn in assignment.checks() if fn.question == "train_minibatch"]
+    decayed = namespace_of(assignment, {"train_minibatch": _source(A03, "train_minibatch",
+                                                                   "learning rate halved each epoch")})
+    unseeded = namespace_of(assignment, {"train_minibatch": _source(A03, "train_minibatch",
+                                                                    "shuffled without the generator")})
+    for fn in checks:
+        key = _key(A03) if fn.hidden else None
+        result = run_check(fn, CallLog(decayed, key))
+        assert result.status == FAILED and result.mistake == NOT_MINIBATCH_LATER, (fn.__name__, result.message)
+        assert "generator" not in result.message.replace("(the generator)", ""), (fn.__name__, result.message)
+        result = run_check(fn, CallLog(unseeded, key))
+        assert result.status == FAILED and "generator is passed" in result.message, (fn.__name__, result.message)

@@ -253,6 +253,9 @@ MISTAKES: list[tuple[str, str, str, str | None]] = [
     ("train_minibatch", "SGD with momentum", _train(
         optimizer="torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)"), "momentum=0.9"),
     ("train_minibatch", "Adam", _train(optimizer="torch.optim.Adam(model.parameters(), lr=lr)"), "torch.optim.adam"),
+    ("train_minibatch", "learning rate halved each epoch", _train(
+        record="losses.append(sum(batch_losses) / len(batch_losses))\n"
+               "                optimizer.param_groups[0]['lr'] /= 2"), "the loss of epoch 0 is right"),
     ("train_minibatch", "one loss per batch", _train(record="losses.extend(batch_losses)"), "one loss per batch"),
     ("train_minibatch", "shuffled without the generator", _train(
         loader="DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True)"), "generator"),
