@@ -140,3 +140,57 @@ def test_minibatch_message_does_not_blame_the_generator_when_epoch_0_is_right():
         assert "generator" not in result.message.replace("(the generator)", ""), (fn.__name__, result.message)
         result = run_check(fn, CallLog(unseeded, key))
         assert result.status == FAILED and "generator is passed" in result.message, (fn.__name__, result.message)
+
+
+# --- messages that explain (issue 24, item 2) ------------------------------------------------------
+
+def _run_question(assignment_id: str, question: str, source: str, *, hidden: bool | None = None):
+    assignment = ASSIGNMENTS[assignment_id]
+    namespace = namespace_of(assignment, {question: source})
+    return [run_check(fn, CallLog(namespace, _key(assignment_id) if fn.hidden else None))
+            for fn in assignment.checks() if fn.question == question and hidden in (None, fn.hidden)]
+
+
+def test_none_gradients_in_the_returned_pair_are_explained_by_grad():
+    """(m.grad, b.grad) without backward(): the None items are explained by what .grad being None means."""
+    source = _answer(A02, "autograd_gradients").replace("    loss.backward()\n", "").replace(
+        "return m_t.grad.item(), b_t.grad.item()", "return m_t.grad, b_t.grad")
+    results = _run_question(A02, "autograd_gradients", source)
+    assert results
+    for result in results:
+        assert result.status == FAILED, result.message
+        assert "until loss.backward() reaches it" in result.message, result.message
+        assert "forget `return`" not in result.message, result.message
+
+
+def test_a_returned_none_still_asks_about_return():
+    results = _run_question(A02, "mse_gradients", "def mse_gradients(x, y, m, b):\n    pass\n")
+    assert results and all("forget `return`" in r.message for r in results), [r.message for r in results]
+
+
+def test_a_broadcasting_warning_comes_first():
+    """model(x).squeeze() against an (N, 1) y: the shape is the cause, said before any value."""
+    source = _answer(A01, "train_model").replace("loss_fn(model(x), y)", "loss_fn(model(x).squeeze(), y)")
+    results = [r for r in _run_question(A01, "train_model", source) if r.status == FAILED]
+    assert results
+    for result in results:
+        assert result.message.startswith("Shapes first:"), result.message
+        assert "broadcasting" in result.message, result.message
+
+
+def test_an_error_on_the_one_pair_input_says_which_input():
+    source = _answer(A01, "to_column_tensors").replace(".reshape(-1, 1)", ".view(8, 1)")
+    results = _run_question(A01, "to_column_tensors", source)
+    public = [r for r in results if not r.hidden]
+    assert public and all(r.status == FAILED for r in results)
+    assert any("called with one pair, hours = [35], scores = [700]" in r.message for r in public), \
+        [r.message for r in public]
+    hidden = [r for r in results if r.hidden and "one random" in r.message]
+    assert hidden and all("called with one random (hours, score) pair" in r.message for r in hidden)
+
+
+def _answer(assignment_id: str, question: str) -> str:
+    from autograder.notebook.fill import solution_answers
+
+    return "".join(line for line in solution_answers(ASSIGNMENTS[assignment_id])[question].splitlines(True)
+                   if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))

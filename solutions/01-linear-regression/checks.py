@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from autograder.checks import slips
 from autograder.checks.cases import Comparison, draw, random_points
-from autograder.selfcheck.api import points
+from autograder.selfcheck.api import called_with, points
 from autograder.selfcheck.protocol import column_tensor as columns
 from autograder.selfcheck.protocol import tensor
 
@@ -118,8 +118,10 @@ def test_columns_of_random_data(student):
 @points(1, "to_column_tensors", hidden=True)
 def test_columns_of_a_single_pair(student):
     xs, ys = draw(student, "single pair", _columns_case(n=1))
-    judge_columns(student.call("to_column_tensors", xs, ys), xs, ys, what="of one random (hours, score) pair",
-                  show_expected=False)
+    with called_with("called with one random (hours, score) pair, lists of one value each (a table of one row is "
+                     "still a column)"):
+        value = student.call("to_column_tensors", xs, ys)
+    judge_columns(value, xs, ys, what="of one random (hours, score) pair", show_expected=False)
 
 
 # Absolute floor: near x = -b/m the prediction is ~0 and only float32's absolute rounding

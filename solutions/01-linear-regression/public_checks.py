@@ -16,6 +16,7 @@ from ..api import (
     as_floats,
     as_items,
     as_numbers,
+    called_with,
     close,
     describe,
     expect_close,
@@ -219,7 +220,10 @@ def call_training(student, start, xs, ys, lr, epochs) -> dict:
 @points(1, "to_column_tensors")
 def test_columns_of_course_data(student):
     judge_columns(student.call("to_column_tensors", HOURS, SCORES), HOURS, SCORES, what="(hours)")
-    judge_columns(student.call("to_column_tensors", *ONE_PAIR), *ONE_PAIR, what="of a single (hours, score) pair")
+    with called_with(f"called with one pair, hours = {ONE_PAIR[0]}, scores = {ONE_PAIR[1]} (a table of one row "
+                     "is still a column: .view(-1, 1) fits any number of rows, .view(8, 1) only eight)"):
+        value = student.call("to_column_tensors", *ONE_PAIR)
+    judge_columns(value, *ONE_PAIR, what="of a single (hours, score) pair")
 
 
 @points(1, "predict")
