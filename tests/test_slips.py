@@ -194,3 +194,61 @@ def _answer(assignment_id: str, question: str) -> str:
 
     return "".join(line for line in solution_answers(ASSIGNMENTS[assignment_id])[question].splitlines(True)
                    if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+
+
+# --- lessons (issue 24, item 3): 03's printed numbers, checked by a second computation -------------
+
+def _story_output(assignment_id: str, grade_id: str):
+    """Run one story cell on the reference answers in this process; (its printed text, its figures)."""
+    import contextlib
+    import io
+
+    import matplotlib.pyplot as plt
+    from inkernel import story_cells
+
+    assignment = ASSIGNMENTS[assignment_id]
+    namespace = namespace_of(assignment)
+    namespace["done"] = lambda *questions: True  # the reference passes every check
+    shown = []
+    namespace["plt"] = plt
+    original = plt.show
+    plt.show = lambda *args, **kwargs: shown.append(plt.gcf())
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            exec(dict(story_cells(assignment))[grade_id], namespace)
+    finally:
+        plt.show = original
+    return out.getvalue(), shown
+
+
+def test_the_contour_story_shows_the_condition_number_gradient_descent_sees():
+    import re
+
+    import numpy as np
+
+    text, figures = _story_output(A03, "story_surface")
+    hours = np.array(ASSIGNMENTS[A03].public_module().HOURS, dtype=float)
+    # Independently: the Hessian is 2/N XᵀX with X = [x, 1], so its condition number is cond(X)².
+    expected = {"raw hours": np.linalg.cond(np.stack([hours, np.ones_like(hours)], 1)) ** 2,
+                "standardised hours": 1.0}
+    printed = dict(re.findall(r"^(raw hours|standardised hours):.*condition number ([\d.e+]+)", text, re.M))
+    assert set(printed) == set(expected), text
+    for name, value in expected.items():
+        assert abs(float(printed[name]) - value) <= 1e-3 * value, (name, printed[name], value)
+    axes = figures[-1].axes
+    assert [ax.get_aspect() for ax in axes] == [1.0, 1.0], "the landscapes are not drawn on equal axes"
+    for ax, name in zip(axes, expected):
+        assert f"condition number {printed[name]}" in ax.get_title(), ax.get_title()
+
+
+def test_the_retrain_story_blames_float32_not_the_last_update():
+    import re
+
+    text, _ = _story_output(A03, "story_retrain")
+    last = float(re.search(r"loss of the last epoch \(before its update\) ([\d.]+)", text).group(1))
+    after = float(re.search(r"MSE after training ([\d.]+)", text).group(1))
+    f32, f64, change = re.search(r"MSE in float32 ([\d.]+), in float64 ([\d.]+); one more update changes it by "
+                                 r"(-?[\d.e+-]+)", text).groups()
+    assert float(f32) == last and float(f64) == after, text  # the gap is the precision ...
+    assert abs(float(change)) < 0.1 * abs(last - after), text  # ... and not the update
