@@ -337,7 +337,9 @@ def expect_close(got: float, expected: float, *, rel: float, abs_: float = 0.0,
     _record(kind="value", what=what, expected=expected, variants=dict(variants or {}), rel=rel, abs_=abs_)
     if close(got, expected, rel, abs_):
         return
-    detail = f"expected {expected:.6g}, got {got:.6g}" if show_expected else f"got {got:.6g}, which is not right"
+    # Without show_expected (a hidden check) the student's own value is not shown either: computed
+    # from a hidden input, it may be that input (a function that returns its argument).
+    detail = f"expected {expected:.6g}, got {got:.6g}" if show_expected else "the value is not right"
     _wrong(what, detail, match_variant(got, variants or {}, rel, abs_), otherwise)
 
 
@@ -358,7 +360,7 @@ def expect_sequence(got: list[float], expected: list[float], *, rel: float, abs_
         first = next(i for i, (g, e) in enumerate(zip(got, expected)) if not close(g, e, rel, abs_))
         label = names[first] if names and first < len(names) else f"item {first}"
         detail = (f"{label} is {got[first]:.6g}, expected {expected[first]:.6g}" if show_expected
-                  else f"{label} is {got[first]:.6g}, which is not right")
+                  else f"{label} is not right")  # no value: see expect_close
     _wrong(what, detail, match_variant(got, variants or {}, rel, abs_), otherwise)
 
 
