@@ -12,8 +12,9 @@ names the mistake but never shows the hidden inputs or expected values.
 
 from __future__ import annotations
 
+from autograder.checks import slips
 from autograder.checks.cases import Comparison, draw, random_points
-from autograder.selfcheck.api import points
+from autograder.selfcheck.api import called_with, points
 from autograder.selfcheck.protocol import column_tensor as columns
 from autograder.selfcheck.protocol import tensor
 
@@ -48,14 +49,12 @@ from .public_checks import (
 STORY_LRS = (1e-4,)
 
 TRAIN_VARIANTS = {
-    "the gradients accumulate: optimizer.zero_grad() is missing": "no_zero_grad",
-    "each loss is recorded after the update instead of before it": "loss_after_update",
+    slips.NO_ZERO_GRAD: "no_zero_grad",
+    slips.LOSS_AFTER_UPDATE: "loss_after_update",
     "the loss is the sum of squared errors, not their mean (use nn.MSELoss())": "sum_loss",
-    "the parameters never change: optimizer.step() is missing, runs before loss.backward(), "
-    "or zero_grad() runs between backward() and step()": "frozen",
-    "another optimiser: this is what torch.optim.Adam does; use plain torch.optim.SGD": "adam",
-    "another optimiser: this is what SGD with momentum=0.9 does; use plain torch.optim.SGD "
-    "(no momentum)": "momentum",
+    slips.FROZEN: "frozen",
+    slips.ADAM: "adam",
+    slips.MOMENTUM: "momentum",
     "per-sample updates (one step per data point): take one full-batch step per epoch": "per_sample",
 }
 
@@ -83,14 +82,21 @@ def training_comparisons(expected: dict) -> list[Comparison]:
             Comparison(expected["losses"] + expected["params"], combined, TRAJECTORY_REL, PARAM_ABS)]
 
 
+def predict_variants(xs, m: float, b: float) -> dict[str, list[float]]:
+    """What predict's slips give for each x: m and b swapped, the bias missing (the shared catalogue's)."""
+    return {"m and b are swapped (b * x + m)": [ref.predict(x, b, m) for x in xs],
+            slips.NO_BIAS: [m * x for x in xs]}
+
+
 def public_expected() -> dict:
     """Expected values of the public checks (written to JSON by ``dlbasics build``)."""
     xs, ys = ref.f32s(HOURS), ref.f32s(SCORES)
     return {
         "predict_numbers": ref.predict(2.0, 3.0, 1.0),
-        "predict_numbers_swapped": ref.predict(2.0, 1.0, 3.0),
+        "predict_numbers_variants": {name: value[0] for name, value in predict_variants([2.0], 3.0, 1.0).items()},
         "predict_tensor": [ref.f32(ref.predict(x, *PLOT_LINE)) for x in xs],
-        "predict_tensor_swapped": [ref.f32(ref.predict(x, *PLOT_LINE[::-1])) for x in xs],
+        "predict_tensor_variants": {name: [ref.f32(v) for v in value]
+                                    for name, value in predict_variants(xs, *PLOT_LINE).items()},
         "least_squares": list(ref.least_squares(xs, ys)),
         "train": training_expected(TRAIN_START, ref.f32s(TRAIN_X), ref.f32s(TRAIN_Y), TRAIN_LR, TRAIN_EPOCHS),
     }
@@ -112,8 +118,10 @@ def test_columns_of_random_data(student):
 @points(1, "to_column_tensors", hidden=True)
 def test_columns_of_a_single_pair(student):
     xs, ys = draw(student, "single pair", _columns_case(n=1))
-    judge_columns(student.call("to_column_tensors", xs, ys), xs, ys, what="of one random (hours, score) pair",
-                  show_expected=False)
+    with called_with("called with one random (hours, score) pair, lists of one value each (a table of one row is "
+                     "still a column)"):
+        value = student.call("to_column_tensors", xs, ys)
+    judge_columns(value, xs, ys, what="of one random (hours, score) pair", show_expected=False)
 
 
 # Absolute floor: near x = -b/m the prediction is ~0 and only float32's absolute rounding
@@ -127,7 +135,7 @@ def test_predict_on_random_flat_tensor(student):
         xs, _ = random_points(r)
         m, b = round(r.uniform(-5, 5), 3), round(r.uniform(-5, 5), 3)
         expected = [ref.predict(x, m, b) for x in xs]
-        variants = {"m and b are swapped (b * x + m)": [ref.predict(x, b, m) for x in xs]}
+        variants = predict_variants(xs, m, b)
         return (xs, m, b, expected, variants), [Comparison(expected, variants, ELEMENTWISE_REL, PREDICT_ABS)]
 
     xs, m, b, expected, variants = draw(student, "predict", make)

@@ -44,6 +44,10 @@ MISTAKES: list[tuple[str, str, str, str | None]] = [
         def predict(x, m, b):
             return b * x + m
         """), "m and b are swapped"),
+    ("predict", "bias missing", _src("""
+        def predict(x, m, b):
+            return m * x
+        """), "the bias is missing"),
     ("fit_least_squares", "slope and intercept swapped", _src("""
         def fit_least_squares(x, y):
             x = x.reshape(-1).double()

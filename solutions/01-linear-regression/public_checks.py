@@ -16,6 +16,7 @@ from ..api import (
     as_floats,
     as_items,
     as_numbers,
+    called_with,
     close,
     describe,
     expect_close,
@@ -219,19 +220,22 @@ def call_training(student, start, xs, ys, lr, epochs) -> dict:
 @points(1, "to_column_tensors")
 def test_columns_of_course_data(student):
     judge_columns(student.call("to_column_tensors", HOURS, SCORES), HOURS, SCORES, what="(hours)")
-    judge_columns(student.call("to_column_tensors", *ONE_PAIR), *ONE_PAIR, what="of a single (hours, score) pair")
+    with called_with(f"called with one pair, hours = {ONE_PAIR[0]}, scores = {ONE_PAIR[1]} (a table of one row "
+                     "is still a column: .view(-1, 1) fits any number of rows, .view(8, 1) only eight)"):
+        value = student.call("to_column_tensors", *ONE_PAIR)
+    judge_columns(value, *ONE_PAIR, what="of a single (hours, score) pair")
 
 
 @points(1, "predict")
 def test_predict_on_numbers(student):
     got = as_float(student.call("predict", 2.0, 3.0, 1.0), "predict(2.0, 3.0, 1.0)")
     expect_close(got, EXPECTED["predict_numbers"], rel=1e-12, what="predict(2.0, 3.0, 1.0)",
-                 variants={"m and b are swapped (b * x + m)": EXPECTED["predict_numbers_swapped"]})
+                 variants=EXPECTED["predict_numbers_variants"])
 
 
 @points(1, "predict")
 def test_predict_on_tensors(student):
-    variants = {"m and b are swapped (b * x + m)": EXPECTED["predict_tensor_swapped"]}
+    variants = EXPECTED["predict_tensor_variants"]
     judge_prediction(student.call("predict", COLUMN_HOURS, *PLOT_LINE), [len(HOURS), 1], EXPECTED["predict_tensor"],
                      what="predict(x, 7.5, 400.0) on an (8, 1) column", variants=variants)
     judge_prediction(student.call("predict", tensor(HOURS), *PLOT_LINE), [len(HOURS)], EXPECTED["predict_tensor"],

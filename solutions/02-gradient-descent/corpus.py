@@ -43,6 +43,18 @@ MISTAKES: list[tuple[str, str, str, str | None]] = [
         def mse_loss(y_true, y_pred):
             return ((y_pred - y_true) ** 2).mean().item()
         """), "broadcasts"),
+    ("mse_loss", "square of the mean", _src("""
+        def mse_loss(y_true, y_pred):
+            return ((y_pred.reshape(-1) - y_true.reshape(-1)).mean() ** 2).item()
+        """), "square of the mean error"),
+    ("mse_loss", "half the mean squared error", _src("""
+        def mse_loss(y_true, y_pred):
+            return (((y_pred.reshape(-1) - y_true.reshape(-1)) ** 2).mean() / 2).item()
+        """), "half the mean squared error"),
+    ("mse_loss", "flat minus column broadcasts", _src("""
+        def mse_loss(y_true, y_pred):
+            return ((y_pred.reshape(-1) - y_true.reshape(-1, 1)) ** 2).mean().item()
+        """), "broadcasts"),
     ("mse_loss", "return 0.0", _src("""
         def mse_loss(y_true, y_pred):
             return 0.0
@@ -168,6 +180,14 @@ MISTAKES: list[tuple[str, str, str, str | None]] = [
             residual = m * x + b - y
             return (2 * residual * x).mean().item(), (2 * residual).mean().item()
         """), "not from loss.backward()"),
+    ("autograd_gradients", "half the loss", _src("""
+        def autograd_gradients(x, y, m, b):
+            m_t = torch.tensor(float(m), requires_grad=True)
+            b_t = torch.tensor(float(b), requires_grad=True)
+            loss = ((m_t * x + b_t - y) ** 2).mean() / 2
+            loss.backward()
+            return m_t.grad.item(), b_t.grad.item()
+        """), "the factor 2 is missing"),
     ("autograd_gradients", "summed loss", _src("""
         def autograd_gradients(x, y, m, b):
             m_t = torch.tensor(float(m), requires_grad=True)

@@ -6,8 +6,7 @@ the sandbox or to students (see autograder/checks/reference.py for the shared ar
 
 from __future__ import annotations
 
-import math
-
+from autograder.checks import slips
 from autograder.checks.reference import f32, f32s, mean, mse, predict
 
 # The shared arithmetic is part of this module's interface (the checks use ref.mse etc.).
@@ -18,20 +17,18 @@ __all__ = [
 
 
 def mse_variants(y_true, y_pred) -> dict[str, float]:
-    """What common slips return instead of the MSE."""
+    """What common slips return instead of the MSE: the shared catalogue's reductions, a missing
+    square, and the (N, 1) - (N,) broadcast (a reshape inside mse_loss can make it from any shapes)."""
     diffs = [t - p for t, p in zip(y_true, y_pred)]
     return {
-        "the sum of squared errors instead of their mean": math.fsum(d * d for d in diffs),
+        **slips.reduction_variants(diffs),
         "the square is missing (mean of the plain differences)": mean(diffs),
         "the square is missing (mean of the plain differences, prediction minus truth)": -mean(diffs),
-        "the root mean squared error (an extra square root)": math.sqrt(mse(y_true, y_pred)),
-        "the mean absolute error instead of the squared error": mean(abs(d) for d in diffs),
+        slips.BROADCAST: broadcast_mse(y_true, y_pred),
     }
 
 
-def broadcast_mse(y_true, y_pred) -> float:
-    """The MSE over all pairs, as ``(N, 1) - (N,)`` silently broadcasts to ``(N, N)``."""
-    return mean((t - p) ** 2 for t in y_true for p in y_pred)
+broadcast_mse = slips.broadcast_mse
 
 
 def gradients(xs, ys, m: float, b: float) -> tuple[float, float]:
@@ -44,10 +41,10 @@ def gradient_variants(xs, ys, m: float, b: float) -> dict[str, tuple[float, floa
     dm, db = gradients(xs, ys, m, b)
     n = len(xs)
     return {
-        "the factor 2 is missing": (dm / 2, db / 2),
+        slips.MISSING_TWO: (dm / 2, db / 2),
         "the factor 2 is missing from dL/db": (dm, db / 2),
         "the sign is wrong (error taken as y - prediction)": (-dm, -db),
-        "summed instead of averaged over the points": (dm * n, db * n),
+        slips.MISSING_ONE_OVER_N: (dm * n, db * n),
         "dL/dm and dL/db are swapped": (db, dm),
     }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from autograder.checks import slips
 from autograder.checks.cases import Comparison, draw, random_points
 from autograder.selfcheck.api import points
 from autograder.selfcheck.protocol import column_tensor as columns
@@ -58,10 +59,13 @@ TRAIN_VARIANTS = {
     "the rows are not shuffled: pass shuffle=True and the generator to the DataLoader": "no_shuffle",
     "one full-batch step per epoch: iterate over DataLoader(TensorDataset(x, y), batch_size=batch_size, ...) and "
     "take one step per batch": "full_batch",
-    "the gradients accumulate: optimizer.zero_grad() is missing": "no_zero_grad",
-    "each epoch's loss is its last batch's loss only: record the mean of the epoch's batch losses": "last_batch",
+    slips.NO_ZERO_GRAD: "no_zero_grad",
+    slips.LAST_BATCH_ONLY: "last_batch",
     "each epoch's loss weights the batches by their size: the contract asks for the plain mean of the epoch's "
     "batch losses": "weighted",
+    slips.DROP_LAST: "drop_last",
+    slips.MOMENTUM: "momentum",
+    slips.ADAM: "adam",
 }
 
 

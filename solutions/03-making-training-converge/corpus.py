@@ -143,6 +143,24 @@ MISTAKES: list[tuple[str, str, str, str | None]] = [
             m, b = slopes.reshape(1, -1, 1), intercepts.reshape(-1, 1, 1)
             return ((m * x + b - y) ** 2).mean(dim=2).sqrt()
         """), "root mean squared error"),
+    ("loss_surface", "half the mean squared error", _src("""
+        def loss_surface(x, y, slopes, intercepts):
+            x, y = x.reshape(1, 1, -1), y.reshape(1, 1, -1)
+            m, b = slopes.reshape(1, -1, 1), intercepts.reshape(-1, 1, 1)
+            return ((m * x + b - y) ** 2).mean(dim=2) / 2
+        """), "half the mean squared error"),
+    ("loss_surface", "mean absolute error", _src("""
+        def loss_surface(x, y, slopes, intercepts):
+            x, y = x.reshape(1, 1, -1), y.reshape(1, 1, -1)
+            m, b = slopes.reshape(1, -1, 1), intercepts.reshape(-1, 1, 1)
+            return (m * x + b - y).abs().mean(dim=2)
+        """), "mean absolute error"),
+    ("loss_surface", "square of the mean error", _src("""
+        def loss_surface(x, y, slopes, intercepts):
+            x, y = x.reshape(1, 1, -1), y.reshape(1, 1, -1)
+            m, b = slopes.reshape(1, -1, 1), intercepts.reshape(-1, 1, 1)
+            return (m * x + b - y).mean(dim=2) ** 2
+        """), "square of the mean error"),
     ("loss_surface", "slopes and intercepts swapped", _src("""
         def loss_surface(x, y, slopes, intercepts):
             x, y = x.reshape(1, 1, -1), y.reshape(1, 1, -1)
@@ -193,6 +211,13 @@ MISTAKES: list[tuple[str, str, str, str | None]] = [
             h = 2 * torch.tensor([[(x * x).sum().item(), x.sum().item()], [x.sum().item(), float(n)]])
             return 2 / torch.linalg.eigvalsh(h.double())[-1].item()
         """), "summed squared error"),
+    ("largest_stable_learning_rate", "Hessian without 2/N", _src("""
+        def largest_stable_learning_rate(x):
+            x = x.reshape(-1).double()
+            n = x.numel()
+            h = torch.tensor([[(x * x).sum().item(), x.sum().item()], [x.sum().item(), float(n)]])
+            return 2 / torch.linalg.eigvalsh(h.double())[-1].item()
+        """), "without its factor 2/n"),
     ("largest_stable_learning_rate", "hard-coded course rates", _src(f"""
         def largest_stable_learning_rate(x):
             if x.max() > 10:
@@ -222,6 +247,15 @@ MISTAKES: list[tuple[str, str, str, str | None]] = [
                 losses.append(total / len(x))
             return losses
         """), "weights the batches"),
+    ("train_minibatch", "drop_last=True", _train(
+        loader="DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True, generator=generator, "
+               "drop_last=True)"), "drop_last=true"),
+    ("train_minibatch", "SGD with momentum", _train(
+        optimizer="torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)"), "momentum=0.9"),
+    ("train_minibatch", "Adam", _train(optimizer="torch.optim.Adam(model.parameters(), lr=lr)"), "torch.optim.adam"),
+    ("train_minibatch", "learning rate halved each epoch", _train(
+        record="losses.append(sum(batch_losses) / len(batch_losses))\n"
+               "                optimizer.param_groups[0]['lr'] /= 2"), "the loss of epoch 0 is right"),
     ("train_minibatch", "one loss per batch", _train(record="losses.extend(batch_losses)"), "one loss per batch"),
     ("train_minibatch", "shuffled without the generator", _train(
         loader="DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True)"), "generator"),

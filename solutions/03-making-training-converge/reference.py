@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import random
 
+from autograder.checks import slips
 from autograder.checks.reference import f32, f32s, mean, mse, predict
 
 # The shared arithmetic is part of this module's interface (the checks use ref.mse etc.).
@@ -81,11 +82,12 @@ def _flat(rows) -> list[float]:
 
 def surface_variants(xs, ys, slopes, intercepts) -> dict[str, list[float]]:
     """Flattened (I, S) grids of the slips that keep the shape (a transposed grid is told by its shape)."""
-    n = len(xs)
-    grid = _flat(loss_surface(xs, ys, slopes, intercepts))
+    # The reductions of the shared catalogue, cell by cell (the sum is N times the mean).
+    cells = [slips.reduction_variants([m * x + b - y for x, y in zip(xs, ys)]) for b in intercepts for m in slopes]
+    reductions = {name: [cell[name] for cell in cells]
+                  for name in (slips.SUM, slips.ROOT, slips.HALF, slips.ABSOLUTE, slips.SQUARE_OF_MEAN)}
     return {
-        "the sum of squared errors instead of their mean": [v * n for v in grid],
-        "the root mean squared error (an extra square root)": [math.sqrt(v) for v in grid],
+        **reductions,
         "slopes and intercepts swapped: intercepts[i] * x + slopes[j] instead of slopes[j] * x + intercepts[i]":
             _flat([[mse(ys, [b * x + m for x in xs]) for m in slopes] for b in intercepts]),
     }
@@ -117,6 +119,8 @@ def stable_rate_variants(xs) -> dict[str, float]:
         "only the slope's curvature 2/N Σx² was used, not the largest eigenvalue of the 2 x 2 Hessian":
             n / math.fsum(x * x for x in xs),
         "the Hessian of the summed squared error (no 1/N) instead of the mean's": 2 / (n * large),
+        # [[Σx², Σx], [Σx, N]] has the eigenvalues of the Hessian times N/2.
+        slips.HESSIAN_WITHOUT_TWO_OVER_N: 2 / (large * n / 2),
     }
 
 
@@ -183,7 +187,11 @@ def train_minibatch(weight: float, bias: float, xs, ys, lr: float, epochs: int, 
     * ``no_zero_grad``: gradients accumulate over every batch and epoch;
     * ``last_batch``: the epoch's loss is its last batch's loss only;
     * ``weighted``: the epoch's loss weights each batch's loss by its size (the MSE over the
-      epoch's rows) instead of the plain mean of the batch losses.
+      epoch's rows) instead of the plain mean of the batch losses;
+    * ``drop_last``: ``DataLoader(..., drop_last=True)``: the last, smaller batch never runs
+      (the generator draws the same permutations: only the batches kept differ);
+    * ``momentum``: ``torch.optim.SGD(params, lr, momentum=0.9)``;
+    * ``adam``: ``torch.optim.Adam(params, lr)`` with its defaults.
     """
     n = len(xs)
     if variant == "no_shuffle":
@@ -192,7 +200,11 @@ def train_minibatch(weight: float, bias: float, xs, ys, lr: float, epochs: int, 
         batches = [[list(range(n))]] * epochs
     else:
         batches = shuffled_batches(n, batch_size, epochs, seed)
+    if variant == "drop_last":
+        batches = [[rows for rows in epoch if len(rows) == batch_size] for epoch in batches]
     grad_w_acc = grad_b_acc = 0.0
+    velocity = None
+    adam = _Adam() if variant == "adam" else None
     losses = []
     for epoch in batches:
         batch_losses = []
@@ -205,7 +217,17 @@ def train_minibatch(weight: float, bias: float, xs, ys, lr: float, epochs: int, 
                 grad_w_acc += grad_w
                 grad_b_acc += grad_b
                 grad_w, grad_b = grad_w_acc, grad_b_acc
-            weight, bias = weight - lr * grad_w, bias - lr * grad_b
+            if variant == "momentum":
+                # torch's SGD momentum: the buffer starts as the first gradient, then v = beta v + g.
+                beta = slips.MOMENTUM_BETA
+                velocity = (grad_w, grad_b) if velocity is None else (beta * velocity[0] + grad_w,
+                                                                     beta * velocity[1] + grad_b)
+                grad_w, grad_b = velocity
+            if adam is not None:
+                step_w, step_b = adam.step(grad_w, grad_b, lr)
+                weight, bias = weight - step_w, bias - step_b
+            else:
+                weight, bias = weight - lr * grad_w, bias - lr * grad_b
         if variant == "last_batch":
             losses.append(batch_losses[-1])
         elif variant == "weighted":
@@ -213,3 +235,24 @@ def train_minibatch(weight: float, bias: float, xs, ys, lr: float, epochs: int, 
         else:
             losses.append(mean(batch_losses))
     return losses, weight, bias
+
+
+class _Adam:
+    """``torch.optim.Adam``'s update with its defaults (betas 0.9, 0.999; eps 1e-8)."""
+
+    def __init__(self):
+        self.t = 0
+        self.m = [0.0, 0.0]
+        self.v = [0.0, 0.0]
+
+    def step(self, *grads_and_lr):
+        *grads, lr = grads_and_lr
+        self.t += 1
+        steps = []
+        for i, g in enumerate(grads):
+            self.m[i] = 0.9 * self.m[i] + 0.1 * g
+            self.v[i] = 0.999 * self.v[i] + 0.001 * g * g
+            m_hat = self.m[i] / (1 - 0.9 ** self.t)
+            v_hat = self.v[i] / (1 - 0.999 ** self.t)
+            steps.append(lr * m_hat / (math.sqrt(v_hat) + 1e-8))
+        return steps

@@ -117,16 +117,26 @@ def run_check(fn, student) -> CheckResult:
         status, message = ERROR, f"the check itself failed ({type(error).__name__}: {error}); no points awarded"
     if status == FAILED:
         # PyTorch's own warnings often explain a wrong value (e.g. MSELoss's "target size
-        # different to the input size" when (N, 1) meets (N,)): show them with the failure.
+        # different to the input size" when (N, 1) meets (N,)): show them with the failure,
+        # a shape (broadcasting) warning first, since it explains every value after it.
         said = _take_warnings(student)
-        if said:
-            message += " PyTorch warned: " + " | ".join(said)
+        shapes = [w for w in said if "broadcast" in w.lower()]
+        others = [w for w in said if w not in shapes]
+        if shapes:
+            message = (f"{SHAPES_FIRST} PyTorch warned: " + " | ".join(shapes) + f". What the check saw: {message}")
+        if others:
+            message += " PyTorch warned: " + " | ".join(others)
     awarded = fn.points if status == PASSED else 0
     return CheckResult(
         name=fn.__name__, question=fn.question, points=awarded, max_points=fn.points,
         status=status, message=message, hidden=fn.hidden, mistake=mistake,
         seconds=round(time.perf_counter() - started, 4),
     )
+
+
+SHAPES_FIRST = ("Shapes first: two tensors of different shapes met and PyTorch broadcast them, so every value "
+                "after that is off (e.g. model(x) is (N, 1) and y is (N,) after a .squeeze() or .view(-1): give "
+                "both the same shape).")
 
 
 def _take_warnings(student) -> list[str]:
@@ -196,9 +206,21 @@ def _no_graph(value: dict, what: str) -> None:
                           "graph keeps the whole graph alive and cannot be plotted", GRAPH_MISTAKE)
 
 
-def as_float(value: dict, what: str = "the result") -> float:
-    """A finite float from a Python number, a NumPy scalar, or a one-value tensor or array."""
+# None where an item of a returned tuple should be: most often a parameter's .grad.
+NONE_ITEM = ("None. A tensor's .grad is None until loss.backward() reaches it: the tensor must be created with "
+             "requires_grad=True, be the one the loss was computed from (not replaced, e.g. by m = m - ..., or "
+             "made from .item() or a copy), and backward() must run before .grad is read; if this item is not a "
+             "gradient, check what the function puts in its returned tuple")
+
+
+def as_float(value: dict, what: str = "the result", *, item: bool = False) -> float:
+    """A finite float from a Python number, a NumPy scalar, or a one-value tensor or array.
+
+    ``item``: the value is one item of a returned tuple, where None usually is a ``.grad``.
+    """
     kind = value.get("t")
+    if kind == "none" and item:
+        raise CheckFailed(f"{what} should be {NUMBER}, got {NONE_ITEM}", "None in the returned tuple")
     if kind in ("float", "int", "npscalar"):
         number = value["v"]
     elif kind in ("tensor", "ndarray") and _size(value["shape"]) == 1:
@@ -246,7 +268,7 @@ def as_numbers(value: dict, count: int, what: str = "the result", names: tuple[s
     if kind in ("tuple", "list"):
         if len(value["items"]) != count:
             raise CheckFailed(f"{wanted}; got {len(value['items'])} items", "wrong length")
-        return [as_float(item, name) for item, name in zip(value["items"], names)]
+        return [as_float(item, name, item=True) for item, name in zip(value["items"], names)]
     raise CheckFailed(f"{wanted}; got {describe(value)}", "wrong type")
 
 
@@ -315,7 +337,9 @@ def expect_close(got: float, expected: float, *, rel: float, abs_: float = 0.0,
     _record(kind="value", what=what, expected=expected, variants=dict(variants or {}), rel=rel, abs_=abs_)
     if close(got, expected, rel, abs_):
         return
-    detail = f"expected {expected:.6g}, got {got:.6g}" if show_expected else f"got {got:.6g}, which is not right"
+    # Without show_expected (a hidden check) the student's own value is not shown either: computed
+    # from a hidden input, it may be that input (a function that returns its argument).
+    detail = f"expected {expected:.6g}, got {got:.6g}" if show_expected else "the value is not right"
     _wrong(what, detail, match_variant(got, variants or {}, rel, abs_), otherwise)
 
 
@@ -336,7 +360,7 @@ def expect_sequence(got: list[float], expected: list[float], *, rel: float, abs_
         first = next(i for i, (g, e) in enumerate(zip(got, expected)) if not close(g, e, rel, abs_))
         label = names[first] if names and first < len(names) else f"item {first}"
         detail = (f"{label} is {got[first]:.6g}, expected {expected[first]:.6g}" if show_expected
-                  else f"{label} is {got[first]:.6g}, which is not right")
+                  else f"{label} is not right")  # no value: see expect_close
     _wrong(what, detail, match_variant(got, variants or {}, rel, abs_), otherwise)
 
 
@@ -344,6 +368,17 @@ def require(condition: bool, message: str, mistake: str | None = None):
     _record(kind="require", mistake=mistake)
     if not condition:
         raise CheckFailed(message, mistake)
+
+
+@contextlib.contextmanager
+def called_with(description: str):
+    """Say which input a call used when the student's function raises on it ("called with one pair,
+    hours = [35]"): an error on an input the student did not expect (a .view(8, 1) meeting one row)
+    otherwise reads as if it came from the course data."""
+    try:
+        yield
+    except StudentError as error:
+        raise StudentError(error.kind, f"{description}: {error.message}") from None
 
 
 class Student:

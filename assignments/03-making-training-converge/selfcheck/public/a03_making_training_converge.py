@@ -12,6 +12,7 @@ from ..api import (
     as_floats,
     as_items,
     as_numbers,
+    close,
     describe,
     expect_close,
     expect_sequence,
@@ -83,6 +84,12 @@ NOT_MINIBATCH = ("the losses or the trained weights are not those of mini-batch 
                  "with torch.optim.SGD(model.parameters(), lr=lr): check that the generator is passed to the "
                  "DataLoader (the order of the rows depends on it) and that each epoch's loss is the mean of its "
                  "batch losses, each computed before its update")
+# When epoch 0's loss is right, the rows came in the DataLoader's order (the generator was
+# passed) and that epoch's steps were right: the cause lies in what carries over between epochs.
+NOT_MINIBATCH_LATER = ("the loss of epoch 0 is right, so the order of the rows (the generator) and the first "
+                       "epoch's steps are right, but later values differ: create the DataLoader, the optimizer and "
+                       "the model once, before the loop over epochs, and let each epoch continue from where the "
+                       "last one ended (nothing re-created or reset per epoch)")
 
 
 # --- judging ---------------------------------------------------------------------------------
@@ -168,7 +175,8 @@ def judge_minibatch(reply: dict, expected: dict, start: tuple[float, float], *, 
             "wrong number of losses")
     params = trained_params(reply)
     moved = [as_float32(p) for p in start] != params
-    otherwise = NOT_MINIBATCH if moved else NOT_IN_PLACE
+    first_right = close(losses[0], expected["losses"][0], TRAJECTORY_REL)
+    otherwise = (NOT_MINIBATCH_LATER if first_right else NOT_MINIBATCH) if moved else NOT_IN_PLACE
     names = [f"the loss of epoch {i}" for i in range(epochs)]
     if not with_model:
         variants = {name: v["losses"] for name, v in expected["variants"].items() if name != NOT_IN_PLACE}
