@@ -71,16 +71,13 @@ def run(args) -> int:
 
     security = None
     if args.cluster:
-        from autograder.grading import certs
+        from autograder.grading.certs import InsecureCluster, cluster_security
 
-        if args.cluster.startswith("tls://"):
-            security = certs.security(course.root if course else out)
-        elif not args.insecure_cluster:
-            return fail(clean(f"{args.cluster}: a cluster is reached over TLS (tls://HOST:8786) with the "
-                              "course's certificates, so that only your nodes can join and see the seed and the "
-                              "notebooks: run `dlbasics cluster-certs` (same --course or --out) and start the "
-                              "scheduler and workers as it says; or pass --insecure-cluster on a network you trust"))
-        else:
+        try:
+            security = cluster_security(args.cluster, args.insecure_cluster, course.root if course else out)
+        except InsecureCluster as error:
+            return fail(clean(str(error)))
+        if security is None:
             print("warning: --insecure-cluster: the seed and the notebooks cross the network unencrypted, and any "
                   "machine that reaches the scheduler can join it as a worker", file=sys.stderr)
     limits = limits_of(course, {"cell_seconds": args.cell_timeout, "call_seconds": args.call_timeout})
