@@ -90,3 +90,22 @@ def test_check_command_explains_an_unreadable_notebook(tmp_path):
     unknown.write_text("")
     result = run_dlbasics("check", unknown, check=False)
     assert result.returncode == 2 and "the file is empty" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_every_verb_module_is_listed_once_and_reaches_the_parser():
+    """autograder/cli/: each verb module (all but __init__, __main__, common) is in VERBS, and its NAME is a
+    subcommand that runs that module's run: a module left out of the list would be a verb nobody can call."""
+    import argparse
+    import importlib
+
+    from autograder.cli import VERBS, parser
+
+    folder = KIT_ROOT / "autograder" / "cli"
+    modules = sorted(p.stem for p in folder.glob("*.py") if p.stem not in {"__init__", "__main__", "common"})
+    listed = [verb.__name__.rpartition(".")[2] for verb in VERBS]
+    assert sorted(listed) == modules and len(set(listed)) == len(listed), (listed, modules)
+    sub = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name in modules:
+        verb = importlib.import_module(f"autograder.cli.{name}")
+        assert isinstance(verb.HELP, str) and verb.HELP
+        assert sub.choices[verb.NAME].get_default("func") is verb.run, name

@@ -232,6 +232,17 @@ def test_an_unencrypted_cluster_is_refused_unless_asked_for(tmp_path):
     assert missing.returncode == 2 and "cluster-certs" in missing.stderr, missing.stderr
 
 
+
+def test_the_cluster_transport_rule(tmp_path):
+    """tls:// needs the course's certificates; any other address is refused unless explicitly allowed."""
+    from autograder.grading.certs import CertificatesMissing, InsecureCluster, cluster_security
+
+    with pytest.raises(InsecureCluster, match="--insecure-cluster"):
+        cluster_security("tcp://127.0.0.1:9", False, tmp_path)
+    assert cluster_security("tcp://127.0.0.1:9", True, tmp_path) is None
+    with pytest.raises(CertificatesMissing):
+        cluster_security("tls://127.0.0.1:9", True, tmp_path)
+
 @pytest.mark.slow
 def test_only_a_peer_certified_by_the_course_reaches_the_cluster(tmp_path):
     """Mutual TLS: a peer with its own certificate (or none) is refused; the course's grader is let in."""

@@ -101,6 +101,24 @@ def security(root: Path, role: str = "grader"):
                     tls_worker_cert=str(files[NODE]), tls_worker_key=str(files[NODE]), require_encryption=True)
 
 
+class InsecureCluster(Exception):
+    """A cluster address without TLS that the user did not explicitly allow; the message says what to do."""
+
+
+def cluster_security(address: str, insecure_allowed: bool, root: Path):
+    """How to reach the cluster at ADDRESS: the certificates of ``root/cluster/`` for ``tls://``; no security
+    (None) for another scheme only when the user allowed it (``--insecure-cluster``): the seed and the
+    notebooks would cross the network in clear, and any machine reaching the scheduler could join it."""
+    if address.startswith("tls://"):
+        return security(root)
+    if not insecure_allowed:
+        raise InsecureCluster(f"{address}: a cluster is reached over TLS (tls://HOST:8786) with the course's "
+                              "certificates, so that only your nodes can join and see the seed and the notebooks: "
+                              "run `dlbasics cluster-certs` (same --course or --out) and start the scheduler and "
+                              "workers as it says; or pass --insecure-cluster on a network you trust")
+    return None
+
+
 def start_commands(folder: Path) -> str:
     """How to start a scheduler and workers that only certified peers can reach."""
     tls = f"--tls-ca-file {folder / CA} --tls-cert {folder / NODE} --tls-key {folder / NODE}"

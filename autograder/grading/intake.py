@@ -655,3 +655,22 @@ def folder_name(student: str) -> str:
 def student_folder(out: Path, student: str) -> Path:
     """Where one student's feedback.html and results.json go."""
     return out / FEEDBACK_DIR / folder_name(student)
+
+
+def assignment_of(notebook_path: Path, name: str | None):
+    """The assignment a notebook answers: NAME if given, else the one whose notebook file has its name, else
+    (a renamed file) the one whose template shares the most grade ids with it."""
+    from autograder.checks import ASSIGNMENTS, get_assignment
+    from autograder.notebook.submission import load_notebook, nbgrader_meta, parse_notebook
+
+    if name:
+        return get_assignment(name)
+    for assignment in ASSIGNMENTS.values():
+        if notebook_path.name == assignment.notebook:
+            return assignment
+
+    def grade_ids(notebook: dict) -> set:
+        return {nbgrader_meta(c).get("grade_id") for c in notebook["cells"]} - {None}
+
+    ids = grade_ids(parse_notebook(read_submission(notebook_path)))
+    return max(ASSIGNMENTS.values(), key=lambda a: len(ids & grade_ids(load_notebook(a.release))))
