@@ -27,10 +27,15 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from autograder.course import Course, CourseError, seed_fingerprint
 from autograder.sandbox.pool import Limits
 
 SEED_VARIABLE = "DLBASICS_SEED"
+
+
+def seed_fingerprint(seed: str) -> str:
+    """Names a seed in the gradebook and in messages without revealing it."""
+    return hashlib.sha256(f"dlbasics-seed:{seed}".encode()).hexdigest()[:16]
+
 # The seed of a run that has no course: generated once, kept next to the gradebook.
 SEED_FILE = "secret-seed.txt"
 # A seed shorter than this is guessable by trying; `dlbasics init` makes 64 hex characters.
@@ -74,7 +79,7 @@ class GradingContext:
     seed: str
     seed_source: str = "given"  # where the seed came from, for messages: never the seed itself
     limits: Limits = field(default_factory=Limits)
-    course: Course | None = None
+    course: object = None  # autograder.course.Course (the context reads its seed and root only)
     isolation: str = ""  # "bwrap" or "rlimits": the sandbox this run grades in (decided at its start)
 
     def __post_init__(self):
@@ -103,7 +108,7 @@ def environment_seed(environ=None) -> str | None:
     return value or None
 
 
-def resolve_seed(course: Course | None, out: Path | None, env_seed: str | None, create: bool = True) -> tuple[str, str]:
+def resolve_seed(course, out: Path | None, env_seed: str | None, create: bool = True) -> tuple[str, str]:
     """The seed and where it came from: the course, ``env_seed`` (DLBASICS_SEED), or OUT's own file.
 
     Never a constant: without a course or DLBASICS_SEED a random seed is generated on the first
@@ -112,8 +117,8 @@ def resolve_seed(course: Course | None, out: Path | None, env_seed: str | None, 
     """
     if course is not None:
         if env_seed and env_seed != course.seed:
-            raise CourseError("DLBASICS_SEED is set and differs from the course's seed in "
-                              f"{course.root / 'secret.toml'}: unset DLBASICS_SEED to grade with the course's seed")
+            raise NoSeed("DLBASICS_SEED is set and differs from the course's seed in "
+                         f"{course.root / 'secret.toml'}: unset DLBASICS_SEED to grade with the course's seed")
         return course.seed, str(course.root / "secret.toml")
     if env_seed:
         return env_seed, SEED_VARIABLE
@@ -136,7 +141,7 @@ def resolve_seed(course: Course | None, out: Path | None, env_seed: str | None, 
     return seed, f"{path} (new)"
 
 
-def make_context(course: Course | None, out: Path | None, *, env_seed: str | None, limits: Limits | None = None,
+def make_context(course, out: Path | None, *, env_seed: str | None, limits: Limits | None = None,
                  create: bool = True) -> GradingContext:
     """The context of a run: its seed (see :func:`resolve_seed`), limits and the isolation it grades in."""
     from autograder.sandbox.pool import isolation_mode

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import io
 import math
 import os
@@ -30,11 +29,6 @@ COURSE_FILE = "course.toml"
 SECRET_FILE = "secret.toml"
 ROSTER_FILE = "roster.csv"
 ROSTER_COLUMNS = ["id", "name", "email", "lms_id", "section"]
-
-
-def seed_fingerprint(seed: str) -> str:
-    """Names a seed in the gradebook and in messages without revealing it."""
-    return hashlib.sha256(f"dlbasics-seed:{seed}".encode()).hexdigest()[:16]
 
 
 class CourseError(Exception):
@@ -258,13 +252,16 @@ def _check_key(where: str, key: Key, value):
     return value
 
 
-def check_config(config: dict, text: str, path: Path, roster: list[Student] | None = None) -> dict:
+def check_config(config: dict, text: str, path: Path, roster: list[Student] | None = None,
+                 assignments=None) -> dict:
     """``config`` checked against :data:`SCHEMA`; every problem names the line to fix."""
     from dataclasses import fields
 
-    from autograder.checks import ASSIGNMENTS
     from autograder.sandbox.pool import Limits
 
+    # The assignment ids of the kit, given by the caller (course.py does not discover assignments):
+    # None leaves them unchecked.
+    ASSIGNMENTS = assignments
     def at(section, key=None):
         return f"{path}{_line(text, section, key)}: [{section}]" + (f" {key}" if key is not None else "")
 
@@ -288,7 +285,7 @@ def check_config(config: dict, text: str, path: Path, roster: list[Student] | No
             _check_key(at(section, name), keys[name], value)
         names = config.get(section, {}).get("assignments", {})
         for assignment, column in names.items():
-            if assignment not in ASSIGNMENTS:
+            if ASSIGNMENTS is not None and assignment not in ASSIGNMENTS:
                 raise CourseError(f"{path}{_line(text, section, assignment)}: [{section}.assignments] names the "
                                   f"unknown assignment {assignment!r}; the assignments are: {', '.join(ASSIGNMENTS)}")
             if not isinstance(column, str) or not column.strip():
@@ -297,7 +294,7 @@ def check_config(config: dict, text: str, path: Path, roster: list[Student] | No
                                   '"Linear regression (12345)"')
     for section in TIME_TABLES:
         for assignment, value in config.get(section, {}).items():
-            if assignment not in ASSIGNMENTS:
+            if ASSIGNMENTS is not None and assignment not in ASSIGNMENTS:
                 raise CourseError(f"{at(section, assignment)}: unknown assignment id; the assignments are: "
                                   f"{', '.join(ASSIGNMENTS)}")
             _when(value, at(section, assignment))
@@ -310,15 +307,16 @@ def check_config(config: dict, text: str, path: Path, roster: list[Student] | No
         if not isinstance(days, dict):
             raise CourseError(f"{where}: write {student} = {{ \"<assignment>\" = <days> }}")
         for assignment, value in days.items():
-            if assignment not in ASSIGNMENTS:
+            if ASSIGNMENTS is not None and assignment not in ASSIGNMENTS:
                 raise CourseError(f"{where}: unknown assignment id {assignment!r}; the assignments are: "
                                   f"{', '.join(ASSIGNMENTS)}")
             _check_key(f"{where} {assignment}", Key("number", 0, "extra days on the deadline"), value)
     return config
 
 
-def load(root: Path) -> Course:
-    """The course folder, its files read once and checked (:func:`check_config`)."""
+def load(root: Path, assignments=None) -> Course:
+    """The course folder, its files read once and checked (:func:`check_config`); ``assignments``:
+    the kit's assignment ids, which every id the course file names must be one of."""
     if not root.is_dir():
         raise CourseError(f"no course folder at {root}: create one with `dlbasics init {root}`")
     path = root / COURSE_FILE
@@ -329,7 +327,7 @@ def load(root: Path) -> Course:
         raise CourseError(f"{root / SECRET_FILE} needs a line seed = \"…\" of at least 16 characters")
     roster_path = root / ROSTER_FILE
     roster = read_roster(roster_path) if roster_path.exists() else []
-    check_config(config, text, path, roster)
+    check_config(config, text, path, roster, assignments)
     late = {key: config.get("late", {}).get(key, spec.default) for key, spec in SCHEMA["late"].items()}
     policy = LatePolicy(per_day=float(late["per_day"]), cap=float(late["cap"]),
                         grace_minutes=float(late["grace_minutes"]), times=late["times"])

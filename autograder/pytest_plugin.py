@@ -73,12 +73,13 @@ def _assignment_for(module):
 
 def _context(config):
     """The run's context from the command line or DLBASICS_SEED, or None (hidden checks are then skipped)."""
+    from autograder.checks import ASSIGNMENTS
     from autograder.context import NoSeed, environment_seed, make_context
     from autograder.course import load
 
     course = config.getoption("--dlbasics-course")
     try:
-        return make_context(load(Path(course)) if course else None, None, env_seed=environment_seed())
+        return make_context(load(Path(course), ASSIGNMENTS) if course else None, None, env_seed=environment_seed())
     except NoSeed:
         return None
 

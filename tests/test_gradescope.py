@@ -30,7 +30,7 @@ import pytest
 from conftest import KIT_ROOT, run_dlbasics
 
 from autograder.checks import ASSIGNMENTS
-from autograder.course import seed_fingerprint
+from autograder.context import seed_fingerprint
 from autograder.grading.grade import load_template
 from autograder.notebook.fill import write
 from autograder.platforms.gradescope import (

@@ -296,7 +296,7 @@ def test_course_toml_mistakes_are_refused_with_the_line_to_fix(tmp_path, edit, m
     text = text.replace(edit[0], edit[1], 1)
     (root / "course.toml").write_text(text)
     with pytest.raises(CourseError) as error:
-        load(root)
+        load(root, ASSIGNMENTS)
     assert message in str(error.value)
     line = next(n for n, line in enumerate(text.splitlines(), 1) if edit[1].strip().splitlines()[-1] in line)
     assert f"course.toml:{line}:" in str(error.value)

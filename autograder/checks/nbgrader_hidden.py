@@ -67,7 +67,7 @@ def kernel_context() -> GradingContext:
     from autograder.course import load
 
     course = os.environ.get("DLBASICS_COURSE")
-    return make_context(load(Path(course)) if course else None, None, env_seed=environment_seed())
+    return make_context(load(Path(course), ASSIGNMENTS) if course else None, None, env_seed=environment_seed())
 
 
 def kernel_student() -> str:

@@ -31,9 +31,10 @@ def limits_from(args):
 
 def course_of(args):
     """The course of ``--course`` (or None)."""
+    from autograder.checks import ASSIGNMENTS
     from autograder.course import load
 
-    course = load(Path(args.course)) if getattr(args, "course", None) else None
+    course = load(Path(args.course), ASSIGNMENTS) if getattr(args, "course", None) else None
     return course
 
 

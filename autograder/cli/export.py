@@ -24,10 +24,11 @@ def arguments(parser) -> None:
 
 def run(args) -> int:
     """One CSV of every assignment's totals for an LMS gradebook import (Canvas or Moodle)."""
+    from autograder.checks import ASSIGNMENTS
     from autograder.course import load
     from autograder.report.lms import LmsError, export
 
-    course = load(Path(args.course))
+    course = load(Path(args.course), ASSIGNMENTS)
     try:
         written = export(args.platform, course, Path(args.out) if args.out else None,
                          allow_unmatched=args.allow_unmatched)

@@ -20,12 +20,12 @@ def arguments(parser) -> None:
 
 def run(args) -> int:
     """Build the Gradescope autograder zip of one assignment (it holds the course's secret seed)."""
-    from autograder.checks import get_assignment
+    from autograder.checks import ASSIGNMENTS, get_assignment
     from autograder.course import load
     from autograder.platforms.gradescope import GradescopeError, build
 
     assignment = get_assignment(args.assignment)
-    course = load(Path(args.course))
+    course = load(Path(args.course), ASSIGNMENTS)
     # Default: the course's grades/ folder, which the course's .gitignore keeps out of any repository.
     out = Path(args.out) if args.out else course.root / "grades"
     try:

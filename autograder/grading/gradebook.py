@@ -148,7 +148,7 @@ class Gradebook:
         if not create and not path.is_file():
             raise GradebookMissing(f"no gradebook at {path}: check the path (it is OUT/gradebook.sqlite of "
                                    "`dlbasics grade`); nothing was changed")
-        from autograder.report.outputs import PRIVATE_FILE, private_dirs
+        from autograder.files import PRIVATE_FILE, private_dirs
 
         private_dirs(path.parent)
         self.path = path

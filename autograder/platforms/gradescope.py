@@ -208,7 +208,7 @@ def package_config(assignment: Assignment, course) -> dict:
     """What the runner needs of the course: the secret seed and the limits (nothing else)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    from autograder.course import seed_fingerprint
+    from autograder.context import seed_fingerprint
     from autograder.grading.run import limits_of
 
     try:

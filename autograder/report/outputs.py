@@ -18,6 +18,7 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader
 
+from autograder.files import PRIVATE_DIR, PRIVATE_FILE, private_dirs  # noqa: F401 (re-exported)
 from autograder.grading.result import Result
 from autograder.report.safe import (
     CSP,
@@ -32,30 +33,6 @@ from autograder.selfcheck.status import Status
 # from student text is safe.render_markdown's. page_text drops control characters from every value.
 env = Environment(loader=PackageLoader("autograder.report", "templates"), autoescape=True, finalize=page_text)
 env.globals["csp"] = CSP
-
-
-# Grades, feedback and the gradebook are about named people: readable by the instructor's account
-# only. Every folder the kit creates for them is 0700 and every file it writes 0600 (folders that
-# already existed, such as a --file target's, are left as they are).
-PRIVATE_DIR = 0o700
-PRIVATE_FILE = 0o600
-
-
-def private_dirs(folder: Path) -> None:
-    """Create ``folder`` and every missing parent, each owner-only (``mkdir``'s ``mode`` alone is
-    reduced by the umask and not applied to parents)."""
-    missing = []
-    while not folder.exists():
-        missing.append(folder)
-        if folder.parent == folder:
-            break
-        folder = folder.parent
-    for created in reversed(missing):
-        try:
-            created.mkdir(mode=PRIVATE_DIR)
-        except FileExistsError:  # made by a concurrent writer meanwhile
-            continue
-        os.chmod(created, PRIVATE_DIR)
 
 
 def write_atomic(path: Path, data: str | bytes) -> bool:
