@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 
 import pytest
 from conftest import run_dlbasics
@@ -27,8 +26,13 @@ WAIT_SECONDS = 120
 @pytest.fixture
 def starts(monkeypatch):
     """Every Worker.start of the run (the workers themselves), and an event set at the first."""
-    record = {"workers": [], "begun": threading.Event(), "finished": []}
-    real_start = pool.Worker.start
+    record = {"workers": [], "begun": threading.Event(), "finished": [], "stopped": []}
+    real_start, real_stop = pool.Worker.start, pool.Worker.stop
+
+    def stop(self):
+        if self in record["finished"]:  # (start itself calls stop first)
+            record["stopped"].append(self)
+        real_stop(self)
 
     def start(self):
         record["workers"].append(self)
@@ -39,6 +43,7 @@ def starts(monkeypatch):
             record["finished"].append(self)
 
     monkeypatch.setattr(pool.Worker, "start", start)
+    monkeypatch.setattr(pool.Worker, "stop", stop)
     return record
 
 
@@ -89,15 +94,14 @@ def test_a_rerun_with_a_new_student_starts_workers_and_grades_only_that_one(tmp_
 
 def test_workers_warmed_for_a_run_that_is_refused_are_stopped(tmp_path, starts):
     """A first run warms its workers before intake; intake then finds nothing: the run is refused
-    and every worker it started is stopped (none left running until the grader exits)."""
+    and every worker it started is stopped by the grader before the run returns (not left to die
+    with its pool thread whenever that ends, nor running until the grader exits)."""
     (tmp_path / "empty").mkdir()
     refused = run_dlbasics("grade", ASSIGNMENT.id, tmp_path / "empty", "--out", tmp_path / "out", check=False,
                            env=SEED)
+    stopped_by_then = list(starts["stopped"])
     assert refused.returncode != 0 and "no notebooks found" in refused.stderr
     assert starts["workers"], "the first run did not warm its workers"
-    # Every start has ended (the run waits for them before it returns; were it not to, this waits
-    # until they have, so that a worker left running is seen below and not missed half-started).
-    deadline = time.monotonic() + WAIT_SECONDS
-    while len(starts["finished"]) < len(starts["workers"]) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    assert len(starts["finished"]) == len(starts["workers"]), "the run returned while its workers were starting"
+    assert set(map(id, stopped_by_then)) == set(map(id, starts["workers"]))
     assert not any(worker.alive() for worker in starts["workers"])
