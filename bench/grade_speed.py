@@ -8,29 +8,36 @@ What it measures, in one run on one machine (see docs/benchmarks.md for a measur
 1. N submissions built from the bundled material in a temporary directory with
    ``autograder.notebook.fill``: mostly correct (the reference answers, and correct variants
    from ``tests/corpus/correct_variants.py``), about a quarter with one common mistake each
-   (``tests/corpus/mistakes.py``), some partly or wholly unanswered, and exactly one with an
-   infinite loop in a cell the student added at the top level.
-2. ``dlbasics grade <a> <dir> --out <fresh dir> --jobs 2`` as a subprocess (start-up included;
-   a fresh --out means a fresh gradebook, so nothing is reused - checked from its output) and
-   ``nbgrader autograde <a>`` on a course directory built as ``nbgrader_config.py`` says, with
+   (``tests/corpus/mistakes.py``), some partly or wholly unanswered. No looping notebook: that
+   one measures the graders' time limits, not their speed; it is a separate figure (the same
+   class plus one notebook with ``while True: pass`` at the top level; ``--no-looping`` skips it).
+2. ``dlbasics grade <a> <dir> --out <fresh dir> --jobs 2`` as a subprocess, the command's own
+   code with time stamps around its stages (STAMPED_GRADE: start-up until the first submission's
+   sandboxed child starts, grading, writing the outputs, each worker's start), with one fixed
+   DLBASICS_SEED (BENCH_SEED) so that runs and versions compare byte for byte (``--grades-csv``);
+   and ``nbgrader autograde <a>`` on a course directory built as ``nbgrader_config.py`` says, with
    the very same notebook files in ``submitted/<student>/<a>/``. ``nbgrader generate_assignment``
    (a one-time setup step) is timed separately and not counted in nbgrader's throughput.
 3. Throughput, their ratio, wall times, the peak memory of the whole ``dlbasics grade``
    process tree (all descendants of the subprocess, found through /proc every 50 ms: the sum
    of RSS, which counts pages shared between the forked workers once per process and so
    over-states, and the sum of PSS, which shares them out), and whether the two graders agree
-   on every honest (not looping) submission.
-4. Self-check latency in a running kernel (``check("predict")``, ``check("train_model")``,
+   on every submission. Every figure carries the 1-minute load average when it was taken.
+4. A rerun into the same --out with nothing to grade (every grade reused), with its stages.
+5. One submission's isolation: a real worker runs empty submissions (fork, namespaces, private
+   tmpfs, own uid, limits, filter, clean-up), timed from the grader and, for the clean-up, by the
+   worker itself.
+6. Self-check latency in a running kernel (``check("predict")``, ``check("train_model")``,
    median of repetitions, measured from the client like a student's cell), and
    ``dlbasics check <notebook>`` from a cold start (a new process each time, median of 3).
-5. Marginal cost per submission: the slope (wall(N2) - wall(N)) / (N2 - N) of ``dlbasics grade``
+7. Marginal cost per submission: the slope (wall(N2) - wall(N)) / (N2 - N) of ``dlbasics grade``
    next to the floor: the checks' own computation run directly in this warm process
    (``LocalStudent`` on a namespace where the submission's answers were exec'd, ``run_check``
    for every check of the assignment), mean per honest submission of the same mix.
 
 ``--repeat`` (default 3): ``dlbasics grade`` runs this often at N and at N2 (a fresh --out each
-time); the median wall is used, because start-up on a small machine varies by seconds.
-``--smoke``: N=4, one run, no nbgrader, no N2, fewer repetitions (under a minute).
+time), and the rerun as often; figures are min/median/max, the median wall is used for ratios.
+``--smoke``: N=4, one run, no nbgrader, no N2, no looping class, fewer repetitions (about a minute).
 ``--quick``: no N2 run.
 """
 
@@ -70,6 +77,9 @@ VENV_BIN = Path(sys.executable).parent
 DLBASICS = VENV_BIN / "dlbasics"
 NBGRADER = VENV_BIN / "nbgrader"
 IGNORE = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc")
+# One fixed seed for the hidden inputs of every run: the runs' grades (and two versions'
+# grades.csv, --grades-csv) are then comparable byte for byte. A benchmark's seed, no course's.
+BENCH_SEED = "dlbasics-benchmark-seed-not-secret"
 LOOP_CELL = "# left in while experimenting\nwhile True:\n    pass\n"
 
 
@@ -117,20 +127,21 @@ def question_ids(assignment) -> list[str]:
     return ids
 
 
-def make_class(assignment, n: int, seed: int = 0) -> list[Student]:
+def make_class(assignment, n: int, seed: int = 0, looping: bool = False) -> list[Student]:
     """A realistic class of ``n``: about 60 % correct, 25 % one mistake, 5 % partly and 10 % not
-    answered, and exactly one student whose notebook loops forever at the top level."""
+    answered; with ``looping``, one more student whose notebook loops forever at the top level
+    (a separate figure: it mostly measures the two graders' time limits, not their speed)."""
     reference = {k: typed_answer(v) for k, v in solution_answers(assignment).items()}
     questions = question_ids(assignment)
     mistakes = [m for m in _load_corpus("mistakes", "MISTAKES") if m[0] == assignment.id]
     variants = [c for c in _load_corpus("correct_variants", "CORRECT") if c[0] == assignment.id]
-    n_loop = 1
+    n_loop = 0
     n_unanswered = max(1, round(0.10 * n)) if n >= 3 else 0
     n_mistake = max(1, round(0.25 * n)) if (n >= 3 and mistakes) else 0
     n_partial = round(0.05 * n)
     n_correct = n - n_loop - n_unanswered - n_mistake - n_partial
     if n_correct < 1:
-        raise SystemExit(f"--n {n} is too small for the mix (need at least 4)")
+        raise SystemExit(f"--n {n} is too small for the mix (need at least 3)")
     students: list[Student] = []
     n_variant = n_correct // 3 if variants else 0
     for i in range(n_correct):
@@ -150,8 +161,9 @@ def make_class(assignment, n: int, seed: int = 0) -> list[Student]:
                                 {q: reference[q] for q in kept}))
     for _ in range(n_unanswered):
         students.append(Student("", "unanswered", "the untouched template", {}))
-    students.append(Student("", "looping", "reference answers + a top-level `while True: pass` cell",
-                            dict(reference), [LOOP_CELL]))
+    if looping:
+        students.append(Student("", "looping", "reference answers + a top-level `while True: pass` cell",
+                                dict(reference), [LOOP_CELL]))
     random.Random(seed).shuffle(students)
     for i, student in enumerate(students, start=1):
         student.name = f"s{i:03d}"
@@ -232,7 +244,17 @@ class TreeMemory:
             self._stop.wait(self.interval)
 
 
+def load() -> float:
+    """The 1-minute load average: the machine may be shared, and each figure says how busy it was."""
+    return os.getloadavg()[0]
+
+
+def spread(values: list[float]) -> dict:
+    return {"min": min(values), "median": statistics.median(values), "max": max(values), "n": len(values)}
+
+
 def run_measured(command: list, *, cwd=None, env=None, timeout: float) -> dict:
+    load_before = load()
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     with TreeMemory(process.pid) as memory:
@@ -246,11 +268,69 @@ def run_measured(command: list, *, cwd=None, env=None, timeout: float) -> dict:
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, command))} exited {process.returncode}:\n"
                            f"{stdout[-3000:]}\n{stderr[-3000:]}")
-    return {"wall": wall, "stdout": stdout, "stderr": stderr, "peak_rss": memory.peak_rss,
+    return {"wall": wall, "load": max(load_before, load()), "stdout": stdout, "stderr": stderr,
+            "peak_rss": memory.peak_rss,
             "peak_pss": memory.peak_pss, "peak_processes": memory.peak_processes, "samples": memory.samples}
 
 
 # --- dlbasics ----------------------------------------------------------------------------------
+
+# `dlbasics grade` as its console script runs it (autograder.cli:main), with time stamps around
+# its stages written to the JSON file named first: wall-clock times (time.time(), comparable with
+# the bench's own) of entering and leaving grade_class (intake, lookups, grading), of each worker
+# start, of the first sandboxed child of a submission (autograder.sandbox.pool.Session: the
+# moment the first submission starts running), and of writing the outputs. Only wrappers: what
+# runs is the unchanged command. Kept as source, not imported from here, so that the measured
+# process imports nothing the real command does not.
+STAMPED_GRADE = r"""
+import json, sys, time, atexit
+stamps = {"process": time.time(), "worker_starts": [], "first_child": None}
+out, sys.argv = sys.argv[1], ["dlbasics", *sys.argv[2:]]
+atexit.register(lambda: open(out, "w").write(json.dumps(stamps)))
+import autograder.report, autograder.grading.run, autograder.sandbox.pool as pool
+def around(module, name, before, after):
+    inner = getattr(module, name)
+    def wrapper(*args, **kwargs):
+        stamps.setdefault(before, time.time())
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            stamps[after] = time.time()
+    setattr(module, name, wrapper)
+around(autograder.grading.run, "grade_class", "grade_class", "grade_class_end")
+around(autograder.report, "write_outputs", "write", "write_end")
+start = pool.Worker.start
+def timed_start(self):
+    begun = time.time()
+    start(self)
+    stamps["worker_starts"].append([begun, time.time()])
+pool.Worker.start = timed_start
+session = pool.Session.__init__
+def first_child(self, *args, **kwargs):
+    if stamps["first_child"] is None:
+        stamps["first_child"] = time.time()
+    session(self, *args, **kwargs)
+pool.Session.__init__ = first_child
+from autograder.cli import main
+sys.exit(main())
+"""
+
+
+def stages(stamps: dict, launched: float, ended: float) -> dict:
+    """Seconds of each stage of one `dlbasics grade` run, from its stamps (see STAMPED_GRADE).
+
+    ``startup``: launch to the first submission's child (imports, intake, lookups, worker start
+    as far as it is not overlapped); ``grading``: from then until grade_class returns;
+    ``writing``: write_outputs; ``to_grade_class``: launch to grade_class (the interpreter and
+    the command's imports). A run that graded nothing has no first child: ``startup`` is then
+    launch to the end of grade_class and ``grading`` is 0.
+    """
+    first = stamps.get("first_child") or stamps["grade_class_end"]
+    result = {"startup": first - launched, "grading": stamps["grade_class_end"] - first,
+              "writing": stamps["write_end"] - stamps["write"], "to_grade_class": stamps["grade_class"] - launched,
+              "after_writing": ended - stamps["write_end"],
+              "worker_starts": [end - begin for begin, end in stamps["worker_starts"]]}
+    return result
 
 def grade_dlbasics_repeated(assignment, submissions: Path, out: Path, jobs: int, n: int, repeat: int) -> dict:
     """``repeat`` runs, each with a fresh --out: the median wall (and that run's grades), the
@@ -263,19 +343,31 @@ def grade_dlbasics_repeated(assignment, submissions: Path, out: Path, jobs: int,
             raise RuntimeError("dlbasics gave different grades in two runs on the same submissions")
     result = dict(median_run)
     result["walls"] = walls
+    result["stage_runs"] = [r["stages"] for r in runs]
+    result["loads"] = [r["load"] for r in runs]
     for key in ("peak_rss", "peak_pss", "peak_processes"):
         result[key] = max(r[key] for r in runs)
     return result
 
 
-def grade_dlbasics(assignment, submissions: Path, out: Path, jobs: int, n: int) -> dict:
-    if out.exists():
+def grade_dlbasics(assignment, submissions: Path, out: Path, jobs: int, n: int, rerun: bool = False) -> dict:
+    """One `dlbasics grade` into ``out``: afresh (``out`` removed first), or with ``rerun`` into the
+    ``out`` of an earlier run of the same files, where nothing may be graded again."""
+    if out.exists() and not rerun:
         shutil.rmtree(out)
-    run = run_measured([str(DLBASICS), "grade", assignment.id, str(submissions), "--out", str(out),
-                        "--jobs", str(jobs)], timeout=3600)
+    stamp_file = out.parent / f"{out.name}.stamps.json"
+    launched = time.time()
+    run = run_measured([str(VENV_BIN / "python"), "-c", STAMPED_GRADE, str(stamp_file), "grade", assignment.id,
+                        str(submissions), "--out", str(out), "--jobs", str(jobs)], timeout=3600,
+                       env={**os.environ, "DLBASICS_SEED": BENCH_SEED})
+    ended = time.time()
     match = re.search(r"graded (\d+), reused (\d+) unchanged", run["stdout"])
-    if not match or int(match.group(2)) != 0 or int(match.group(1)) != n:
-        raise RuntimeError(f"dlbasics did not grade all {n} afresh:\n{run['stdout'][-2000:]}")
+    expected = (0, n) if rerun else (n, 0)
+    if not match or (int(match.group(1)), int(match.group(2))) != expected:
+        raise RuntimeError(f"dlbasics did not {'reuse' if rerun else 'grade afresh'} all {n}:\n"
+                           f"{run['stdout'][-2000:]}")
+    run["stages"] = stages(json.loads(stamp_file.read_text()), launched, ended)
+    run["grades_csv"] = (out / "grades.csv").read_bytes()
     with (out / "grades.csv").open(newline="", encoding="utf-8") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
     run["rows"] = rows
@@ -420,6 +512,7 @@ def floor_per_submission(assignment, students: list[Student]) -> dict:
     import matplotlib
 
     matplotlib.use("Agg")
+    from autograder.context import HiddenKey
     from autograder.selfcheck import LocalStudent
     from autograder.selfcheck.api import run_check
 
@@ -452,6 +545,9 @@ def floor_per_submission(assignment, students: list[Student]) -> dict:
     def grade(student: Student) -> tuple[float, float]:
         namespace = namespace_for(student)
         local = LocalStudent(namespace)
+        # The hidden checks draw this student's inputs as the grader does (without a key they
+        # raise NoSeed and the floor would leave out their computation).
+        local.hidden_key = HiddenKey(BENCH_SEED, assignment.id, student.name)
         started = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):
             total = sum(run_check(fn, local).points for fn in checks)
@@ -467,6 +563,44 @@ def floor_per_submission(assignment, students: list[Student]) -> dict:
         totals[student.name] = total
     return {"mean": statistics.mean(times), "median": statistics.median(times), "max": max(times),
             "n": len(times), "totals": totals}
+
+
+# --- one submission's isolation ------------------------------------------------------------------
+
+def isolation_cost(reps: int) -> dict:
+    """What one submission's isolation costs, apart from its code and its checks: a real worker
+    (bubblewrap where it works) runs ``reps`` empty submissions (no cell, no call), each in its
+    own child as every submission is (fork, mount and IPC namespaces, a private tmpfs, a fresh
+    uid as root, limits, the system-call filter; then reaping, killing what the uid left,
+    removing its files). Timed from the grader (open to the cells' report, close to the
+    worker's report) and, for the clean-up, by the worker itself (its report's cleanup_seconds)."""
+    from autograder.sandbox.pool import Limits, Worker
+
+    worker = Worker(Limits())
+    started = time.perf_counter()
+    worker.start()
+    start_seconds = time.perf_counter() - started
+    opened, closed, total, cleanup = [], [], [], []
+    try:
+        worker.open([]).close()  # the first job may touch pages no later one does
+        for _ in range(reps):
+            begin = time.perf_counter()
+            session = worker.open([])
+            middle = time.perf_counter()
+            report = session.close()
+            end = time.perf_counter()
+            if session.ended or report.get("worker_died") or report.get("exit_code") != 0:
+                raise RuntimeError(f"an empty submission did not run cleanly: {report} {session.ended_message}")
+            opened.append(middle - begin)
+            closed.append(end - middle)
+            total.append(end - begin)
+            cleanup.append(report.get("cleanup_seconds", float("nan")))
+    finally:
+        worker.stop()
+    return {"mode": worker.mode, "private_tmp": worker.private_tmp, "seccomp": worker.seccomp,
+            "uid_per_job": os.geteuid() == 0, "worker_start": start_seconds, "load": load(),
+            "per_submission": spread(total), "set_up": spread(opened), "close": spread(closed),
+            "cleanup_in_worker": spread(cleanup)}
 
 
 # --- the report --------------------------------------------------------------------------------
@@ -498,10 +632,16 @@ def main(argv=None) -> dict:
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of `dlbasics grade` at N and at N2; the median wall is used (default 3)")
     parser.add_argument("--json", help="also write the results as JSON to this file")
+    parser.add_argument("--grades-csv", help="write the grades.csv of the class of N here (to compare two versions "
+                                             "byte for byte; with a fixed DLBASICS_SEED)")
+    parser.add_argument("--no-looping", action="store_true", help="skip the class with a looping notebook")
+    parser.add_argument("--isolation-reps", type=int, default=30,
+                        help="empty submissions timed for the isolation's cost (default 30)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
     if args.smoke:
         args.n, args.skip_nbgrader, args.quick, args.reps, args.cold_reps, args.repeat = 4, True, True, 3, 1, 1
+        args.isolation_reps, args.no_looping = 5, True
     assignment = get_assignment(args.assignment)
     started = time.perf_counter()
     info = {"machine": machine(), "command": " ".join([".venv/bin/python", "bench/grade_speed.py", *sys.argv[1:]]
@@ -515,29 +655,55 @@ def main(argv=None) -> dict:
     try:
         students = make_class(assignment, args.n)
         info["mix"] = {kind: sum(s.kind == kind for s in students) for kind in
-                       ("correct", "variant", "mistake", "partial", "unanswered", "looping")}
+                       ("correct", "variant", "mistake", "partial", "unanswered")}
         paths = write_class(assignment, students, tmp / "subs")
         print(f"{assignment.id}: {args.n} submissions {info['mix']} in {tmp}", flush=True)
 
         # dlbasics first, while this process has no other children (ru_maxrss of children).
         ours = grade_dlbasics_repeated(assignment, tmp / "subs", tmp / "out-dlbasics", args.jobs, args.n, args.repeat)
         children_maxrss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-        info["dlbasics"] = {k: ours[k] for k in ("wall", "walls", "throughput", "peak_rss", "peak_pss",
+        info["dlbasics"] = {k: ours[k] for k in ("wall", "walls", "loads", "throughput", "peak_rss", "peak_pss",
                                                  "peak_processes",
                                                  "samples")}
+        info["dlbasics"]["stages"] = {name: spread([r[name] for r in ours["stage_runs"]])
+                                      for name in ("startup", "grading", "writing", "to_grade_class")}
+        info["dlbasics"]["worker_start"] = spread([t for r in ours["stage_runs"] for t in r["worker_starts"]]
+                                                  or [0.0])
+        if args.grades_csv:
+            Path(args.grades_csv).write_bytes(ours["grades_csv"])
+
+        # A rerun on the same files into the last run's --out: nothing to grade, every grade reused.
+        reruns = [grade_dlbasics(assignment, tmp / "subs", tmp / "out-dlbasics", args.jobs, args.n, rerun=True)
+                  for _ in range(args.repeat)]
+        info["rerun"] = {"wall": spread([r["wall"] for r in reruns]), "loads": [r["load"] for r in reruns],
+                         "worker_starts": sum(len(r["stages"]["worker_starts"]) for r in reruns),
+                         **{name: spread([r["stages"][name] for r in reruns])
+                            for name in ("startup", "writing", "to_grade_class")}}
+        if any(r["grades_csv"] != ours["grades_csv"] for r in reruns):
+            raise RuntimeError("a rerun that graded nothing wrote another grades.csv")
         info["dlbasics"]["children_maxrss_lower_bound"] = children_maxrss
         print(f"dlbasics grade --jobs {args.jobs}: {args.n} in {ours['wall']:.1f} s (median of "
               f"{', '.join(f'{w:.1f}' for w in ours['walls'])}) = {ours['throughput']:.2f} "
               f"submissions/s; peak memory of the process tree: RSS sum {mib(ours['peak_rss'])}, "
               f"PSS sum {mib(ours['peak_pss'])} ({ours['peak_processes']} processes at most)", flush=True)
-        looping = next(s for s in students if not s.honest)
-        info["dlbasics"]["looping_row"] = {k: ours["rows"][looping.name][k] for k in ("total", "status")}
+        print("the isolation of one submission ...", flush=True)
+        info["isolation"] = isolation_cost(args.isolation_reps)
+
+        if not args.no_looping:
+            # The same class plus one notebook that loops forever at the top level: a separate
+            # figure, as it mostly measures the cell time limit (and nbgrader's, were it run).
+            looping_class = make_class(assignment, args.n, looping=True)
+            write_class(assignment, looping_class, tmp / "subs-looping")
+            looping = next(s for s in looping_class if not s.honest)
+            run = grade_dlbasics(assignment, tmp / "subs-looping", tmp / "out-looping", args.jobs,
+                                 len(looping_class))
+            info["looping"] = {"n": len(looping_class), "wall": run["wall"], "load": run["load"],
+                               "row": {k: run["rows"][looping.name][k] for k in ("total", "status")}}
 
         if not args.skip_nbgrader:
             print("nbgrader autograde ... (this takes minutes)", flush=True)
             theirs = grade_nbgrader(assignment, paths, tmp / "course")
             info["nbgrader"] = {k: theirs[k] for k in ("wall", "throughput", "generate_wall", "peak_rss", "peak_pss")}
-            info["nbgrader"]["looping_code_score"] = theirs["grades"][looping.name]["code_score"]
             info["ratio"] = ours["throughput"] / theirs["throughput"]
             info["ratio_range"] = [theirs["wall"] / max(ours["walls"]), theirs["wall"] / min(ours["walls"])]
             agreement = compare(students, ours["rows"], theirs["grades"], points)
@@ -597,12 +763,32 @@ def report(info: dict) -> None:
           f"(shared pages counted once per process: an over-estimate), PSS sum {mib(d['peak_pss'])}; "
           f"lower bound from getrusage(RUSAGE_CHILDREN).ru_maxrss (largest single reaped process): "
           f"{mib(d['children_maxrss_lower_bound'])}")
-    print(f"  the looping submission: total {d['looping_row']['total']}, status {d['looping_row']['status']}")
+    print(f"  1-minute load average during the runs: {', '.join(f'{x:.1f}' for x in d['loads'])} "
+          f"(on {m['nproc']} CPU(s); above that, other work shared the machine)")
+    for name, what in (("startup", "start-up (launch to the first submission's child)"),
+                       ("to_grade_class", "  of which launch to grade_class (interpreter, imports)"),
+                       ("grading", "grading (first child to the last result)"), ("writing", "writing outputs")):
+        print(f"  {what}: {_mmm(d['stages'][name])} s")
+    print(f"  one worker's start (in a pool thread, overlapping the above): {_mmm(d['worker_start'])} s")
+    r = info["rerun"]
+    print(f"rerun with nothing to grade: wall {_mmm(r['wall'])} s, "
+          f"launch to grade_class {_mmm(r['to_grade_class'])} s, "
+          f"writing {_mmm(r['writing'])} s; workers started: {r['worker_starts']} "
+          f"(loads {', '.join(f'{x:.1f}' for x in r['loads'])})")
+    iso = info["isolation"]
+    print(f"one submission's isolation ({iso['mode']}, private /tmp {iso['private_tmp']}, seccomp {iso['seccomp']}, "
+          f"own uid {iso['uid_per_job']}): {_mmm(iso['per_submission'], 1000)} ms per empty submission "
+          f"(set-up to the cells' report {_mmm(iso['set_up'], 1000)} ms, close {_mmm(iso['close'], 1000)} ms, "
+          f"of which clean-up in the worker {_mmm(iso['cleanup_in_worker'], 1000)} ms; "
+          f"{iso['per_submission']['n']} runs, load {iso['load']:.1f})")
+    if "looping" in info:
+        lp = info["looping"]
+        print(f"with one looping notebook ({lp['n']} submissions): wall {lp['wall']:.1f} s (load {lp['load']:.1f}); "
+              f"its row: total {lp['row']['total']}, status {lp['row']['status']}")
     if "nbgrader" in info:
         nb = info["nbgrader"]
         print(f"nbgrader autograde: wall {nb['wall']:.1f} s, {nb['throughput']:.3f} submissions/s "
-              f"(generate_assignment {nb['generate_wall']:.1f} s, not counted); peak RSS sum {mib(nb['peak_rss'])}; "
-              f"the looping submission's code score: {nb['looping_code_score']}")
+              f"(generate_assignment {nb['generate_wall']:.1f} s, not counted); peak RSS sum {mib(nb['peak_rss'])}")
         low, high = info["ratio_range"]
         print(f"throughput ratio dlbasics / nbgrader: {info['ratio']:.1f}x "
               f"({low:.1f}x to {high:.1f}x over the dlbasics runs)")
@@ -638,16 +824,30 @@ def report(info: dict) -> None:
     print(f"benchmark run time: {info['bench_seconds']:.0f} s")
 
 
+def _mmm(values: dict, scale: float = 1.0) -> str:
+    """min/median/max of a spread, as text."""
+    return "/".join(f"{values[k] * scale:.{0 if scale > 1 else 2}f}" for k in ("min", "median", "max"))
+
+
 def targets(info: dict) -> list[tuple[str, str, str, bool]]:
     """(what, measured, target, met) for the targets of the "Speed" issue that this run measured."""
     rows = []
     if "ratio" in info:
         rows.append((f"dlbasics / nbgrader throughput at N={info['n']}, start-up included", f"{info['ratio']:.1f}x",
-                     ">= 30x", info["ratio"] >= 30))
+                     ">= 40x", info["ratio"] >= 40))
+        if "n2" in info:
+            # nbgrader is not run at N2 (it would take an hour): its N-run's per-submission time
+            # stands in for it, which flatters nbgrader (its start-up is spread over N only).
+            ratio2 = info["n2"]["throughput"] / info["nbgrader"]["throughput"]
+            rows.append((f"dlbasics at N2={info['n2']['n']} / nbgrader's throughput at N", f"{ratio2:.1f}x", ">= 60x",
+                         ratio2 >= 60))
     if "n2" in info:
         rows.append(("marginal cost / floor",
                      f"{info['n2']['slope'] * 1000:.0f} ms / {info['floor']['mean'] * 1000:.0f} ms"
-                     f" = {info['n2']['slope_over_floor']:.1f}x", "<= 3x", info["n2"]["slope_over_floor"] <= 3))
+                     f" = {info['n2']['slope_over_floor']:.1f}x", "<= 2x", info["n2"]["slope_over_floor"] <= 2))
+    rerun, startup = info["rerun"]["wall"]["median"], info["rerun"]["to_grade_class"]["median"]
+    rows.append(("rerun with nothing to grade (median) vs its start-up (launch to grade_class) + 1 s",
+                 f"{rerun:.1f} s vs {startup + 1:.1f} s", "<=", rerun <= startup + 1))
     worst = max(s["median"] for s in info["selfcheck"].values())
     rows.append(("self-check in a warm kernel (slowest median)", f"{worst * 1000:.0f} ms", "< 0.5 s", worst < 0.5))
     rows.append(("`dlbasics check` from a cold start (median)", f"{info['cold_check']['median']:.1f} s", "< 10 s",

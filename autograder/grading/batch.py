@@ -141,6 +141,10 @@ class LocalExecutor:
     A worker is started in the thread that uses it (bubblewrap's --die-with-parent is tied to the
     thread that started it) and stopped when the batch ends; a grader bug while grading stops
     that worker (the next submission gets a fresh one) and becomes the submission's grader-error row.
+
+    Workers start on the first submission a thread grades, or earlier with :meth:`warm` (when
+    the caller knows something will be graded: each worker's start, seconds of imports, then
+    overlaps intake and the gradebook lookups). A run that grades nothing starts none.
     """
 
     poll_seconds = None  # nothing to watch between results: wait for the next one
@@ -151,6 +155,28 @@ class LocalExecutor:
         self.workers: list[Worker] = []
         self.lock = threading.Lock()
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=batch.jobs, thread_name_prefix="dlbasics")
+        self.warming = False
+
+    def warm(self) -> None:
+        """Start every thread's worker now, in the background; returns at once. Idempotent.
+
+        One task per thread: a thread pool adds a thread for each task submitted while the
+        others are busy, and each task is busy for the worker's whole start, so each thread
+        takes one (at worst a thread starts its worker on its first submission, as without this).
+        """
+        if self.warming:
+            return
+        self.warming = True
+        for _ in range(self.batch.jobs):
+            self.pool.submit(self._warm_one)
+
+    def _warm_one(self) -> None:
+        worker = self._worker()
+        try:
+            if not worker.alive():
+                worker.start()
+        except Exception:  # noqa: BLE001 - the submission that needs this worker starts it again and
+            pass           # turns the failure into its row (SandboxUnavailable) as without warming
 
     def window(self) -> int:
         """Submissions read and in flight at once: enough to keep every worker busy, no more in memory."""

@@ -112,42 +112,58 @@ def grade_class(assignment, inputs: list[Path], gradebook, context: GradingConte
     """
     import contextlib
 
-    from autograder.grading.batch import Batch
+    from autograder.grading.batch import Batch, LocalExecutor
     from autograder.grading.grade import UNREADABLE, empty_result
     from autograder.grading.intake import collect, keep_newer, read_times
 
     course = context.course
-    intake = collect(inputs, assignment, course, read_times(times) if times else None)
-    submissions, skipped, problems = intake.submissions, intake.skipped, intake.problems
-    if on_skipped:
-        on_skipped(skipped)
-    if not submissions and not problems:
-        raise NothingToGrade("no notebooks found in " + ", ".join(map(str, inputs)))
-    submissions, kept = keep_newer(submissions, {r.student: r for r in gradebook.results(assignment.id)}, replace)
-    if on_warnings:
-        on_warnings(intake.warnings + kept)
     batch = Batch(assignment, context, jobs=jobs)
-    differences = check_settings(gradebook, batch, context.seed_source, regrade)
-    outcome = RunOutcome(list(batch.template.points))
-    batch.regrade = regrade
-    if on_settings:
-        on_settings(differences)
-    started = time.monotonic()
+    # The sandboxed workers start (seconds of imports each) while intake and the gradebook
+    # lookups run, when something will surely be graded: a first run, a regrade, or (after
+    # intake) a student the gradebook has no grade for. Otherwise a worker starts on the first
+    # submission that needs one, and a rerun that grades nothing starts none.
+    executor = None if cluster else LocalExecutor(batch)
+    try:
+        stored = {r.student: r for r in gradebook.results(assignment.id)}
+        if executor and (regrade or not stored):
+            executor.warm()
+        intake = collect(inputs, assignment, course, read_times(times) if times else None)
+        submissions, skipped, problems = intake.submissions, intake.skipped, intake.problems
+        if on_skipped:
+            on_skipped(skipped)
+        if not submissions and not problems:
+            raise NothingToGrade("no notebooks found in " + ", ".join(map(str, inputs)))
+        submissions, kept = keep_newer(submissions, stored, replace)
+        if on_warnings:
+            on_warnings(intake.warnings + kept)
+        differences = check_settings(gradebook, batch, context.seed_source, regrade)
+        if executor and any(s.student not in stored for s in submissions):
+            executor.warm()
+        outcome = RunOutcome(list(batch.template.points))
+        batch.regrade = regrade
+        if on_settings:
+            on_settings(differences)
+        started = time.monotonic()
 
-    def count(result: Result, reused: bool) -> None:
-        outcome.reused += reused
-        outcome.graded += not reused
+        def count(result: Result, reused: bool) -> None:
+            outcome.reused += reused
+            outcome.graded += not reused
 
-    for student, path, reason in problems:  # a link, an ambiguous folder: a row that says so
-        batch.commit(empty_result(assignment, batch.template, student, path, UNREADABLE, reason), False, gradebook)
-    with progress(len(submissions)) if progress else contextlib.nullcontext() as bar:
-        if cluster:
-            from autograder.grading.cluster import run_on_cluster
+        for student, path, reason in problems:  # a link, an ambiguous folder: a row that says so
+            batch.commit(empty_result(assignment, batch.template, student, path, UNREADABLE, reason), False,
+                         gradebook)
+        with progress(len(submissions)) if progress else contextlib.nullcontext() as bar:
+            if cluster:
+                from autograder.grading.cluster import run_on_cluster
 
-            run_on_cluster(batch, submissions, cluster, gradebook=gradebook, on_result=count, progress=bar,
-                           security=security)
-        else:
-            batch.run(submissions, gradebook=gradebook, on_result=count, progress=bar)
+                run_on_cluster(batch, submissions, cluster, gradebook=gradebook, on_result=count, progress=bar,
+                               security=security)
+            else:
+                batch.run(submissions, gradebook=gradebook, on_result=count, progress=bar, executor=executor)
+    except BaseException as error:
+        if executor:  # workers warmed before a refusal or an interruption: stopped (twice is harmless)
+            executor.__exit__(type(error), error, error.__traceback__)
+        raise
     outcome.seconds = time.monotonic() - started
     for submission in submissions:  # the newest record, also for a grade reused for unchanged bytes
         gradebook.set_record(assignment.id, submission.student, submission.submitted_at, submission.time_note,
