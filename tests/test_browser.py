@@ -332,7 +332,8 @@ def test_student_view_in_jupyterlab(assignment, lab, browser, artifacts):
         lab.shut_down_kernels()
     assert sum(1 for c in saved["cells"] for o in c.get("outputs", []) if "image/png" in o.get("data", {})) >= 2
     graded = subprocess.run([sys.executable, "-m", "autograder.cli", "check", str(filled)], capture_output=True,
-                            text=True, timeout=180, cwd=KIT_ROOT)
+                            text=True, timeout=180, cwd=KIT_ROOT,  # with a seed: the hidden checks run too
+                            env={**os.environ, "DLBASICS_SEED": "the browser test's secret seed"})
     assert graded.returncode == 0, graded.stdout + graded.stderr
     full = automatic_max(assignment)  # from its checks' points, never pasted from a run
     assert f"automatic score: {full:g} / {full:g}" in graded.stdout, graded.stdout + graded.stderr
