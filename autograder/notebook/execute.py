@@ -11,8 +11,16 @@ from pathlib import Path
 from autograder.checks import ASSIGNMENTS, KIT_ROOT, Assignment
 
 
-def execute_notebook(path: Path, selfcheck_dir: Path, timeout: float = 120) -> tuple:
-    """Run ``path`` top to bottom in a temporary folder; return (notebook, seconds)."""
+def execute_notebook(path: Path, selfcheck_dir: Path, timeout: float = 120, seed: str | None = None) -> tuple:
+    """Run ``path`` top to bottom in a temporary folder; return (notebook, seconds).
+
+    A solution notebook's hidden blocks run the hidden checks in the kernel, which reads the seed
+    from its environment (autograder/checks/nbgrader_hidden.py): ``seed``, or a random one made for
+    this run (a reference must pass at every seed; never a constant of the kit).
+    """
+    import os
+    import secrets
+
     import nbclient
     import nbformat
 
@@ -22,7 +30,7 @@ def execute_notebook(path: Path, selfcheck_dir: Path, timeout: float = 120) -> t
         started = time.monotonic()
         client = nbclient.NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                                          resources={"metadata": {"path": folder}})
-        client.execute()
+        client.execute(env={**os.environ, "DLBASICS_SEED": seed or secrets.token_hex(32)})
         return notebook, time.monotonic() - started
 
 
