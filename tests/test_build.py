@@ -120,3 +120,20 @@ def test_done_says_which_functions_are_missing_in_a_sentence(capsys):
         "(skipped: this cell needs `mse_loss` and `mse_gradients`: finish them until their checks pass, "
         "then run this cell again.)")
     assert "needs `mse_loss`, `mse_gradients` and `gradient_descent_step`: finish them" in needs(*names)
+
+
+def test_points_live_in_the_checks_and_only_generated_copies_carry_them():
+    """The solution notebook (the single source) holds no points of a check cell; the student's copy
+    holds exactly the checks' points (the build writes them there)."""
+    from autograder.notebook.build import check_points
+    from autograder.notebook.submission import load_notebook, nbgrader_meta
+
+    for assignment in ASSIGNMENTS.values():
+        stored = {nbgrader_meta(c)["grade_id"]: nbgrader_meta(c).get("points")
+                  for c in load_notebook(assignment.solution)["cells"]
+                  if nbgrader_meta(c).get("grade_id", "").startswith("check_")}
+        assert stored and all(points is None for points in stored.values()), (assignment.id, stored)
+        copy = {nbgrader_meta(c)["grade_id"].removeprefix("check_"): nbgrader_meta(c).get("points")
+                for c in load_notebook(assignment.release)["cells"]
+                if nbgrader_meta(c).get("grade_id", "").startswith("check_")}
+        assert copy == check_points(assignment), assignment.id
