@@ -9,10 +9,9 @@ the rows: :func:`shuffled_batches` reproduces it from the generator's seed witho
 from __future__ import annotations
 
 import math
-import random
 
 from autograder.checks import slips
-from autograder.checks.reference import f32, f32s, mean, mse, predict
+from autograder.checks.reference import Adam, f32, f32s, mean, mse, mt19937, predict, randperm
 
 # The shared arithmetic is part of this module's interface (the checks use ref.mse etc.).
 __all__ = [
@@ -132,28 +131,6 @@ def least_squares(xs, ys) -> tuple[float, float]:
 
 # --- train_minibatch ---------------------------------------------------------------------
 
-def _mt19937(seed: int) -> random.Random:
-    """Python's Mersenne Twister in the state ``torch.Generator().manual_seed(seed)`` starts from.
-
-    Both are the reference MT19937; torch seeds it with ``init_genrand`` on the seed's low 32
-    bits, which Python's ``random.seed`` does not do, so the state is set directly. Then
-    ``getrandbits(32)`` is exactly torch's ``generator->random()``.
-    """
-    state = [seed & 0xFFFFFFFF]
-    for i in range(1, 624):
-        state.append((1812433253 * (state[-1] ^ (state[-1] >> 30)) + i) & 0xFFFFFFFF)
-    generator = random.Random()
-    generator.setstate((3, (*state, 624), None))
-    return generator
-
-
-def _randperm(generator: random.Random, n: int) -> list[int]:
-    """``torch.randperm(n, generator=g)`` on the CPU for small n: a Fisher-Yates shuffle from the front."""
-    order = list(range(n))
-    for i in range(n - 1):
-        j = i + generator.getrandbits(32) % (n - i)
-        order[i], order[j] = order[j], order[i]
-    return order
 
 
 def shuffled_batches(n: int, batch_size: int, epochs: int, seed: int) -> list[list[list[int]]]:
@@ -165,12 +142,12 @@ def shuffled_batches(n: int, batch_size: int, epochs: int, seed: int) -> list[li
     the sampler is exhausted, a second ``randperm(n)`` of which it keeps nothing. The test
     ``tests/test_dataloader_order.py`` compares this with torch's own DataLoader.
     """
-    generator = _mt19937(seed)
+    generator = mt19937(seed)
     epochs_batches = []
     for _ in range(epochs):
         generator.getrandbits(32), generator.getrandbits(32)
-        order = _randperm(generator, n)
-        _randperm(generator, n)
+        order = randperm(generator, n)
+        randperm(generator, n)
         epochs_batches.append([order[i:i + batch_size] for i in range(0, n, batch_size)])
     return epochs_batches
 
@@ -204,7 +181,7 @@ def train_minibatch(weight: float, bias: float, xs, ys, lr: float, epochs: int, 
         batches = [[rows for rows in epoch if len(rows) == batch_size] for epoch in batches]
     grad_w_acc = grad_b_acc = 0.0
     velocity = None
-    adam = _Adam() if variant == "adam" else None
+    adam = Adam() if variant == "adam" else None
     losses = []
     for epoch in batches:
         batch_losses = []
@@ -237,22 +214,3 @@ def train_minibatch(weight: float, bias: float, xs, ys, lr: float, epochs: int, 
     return losses, weight, bias
 
 
-class _Adam:
-    """``torch.optim.Adam``'s update with its defaults (betas 0.9, 0.999; eps 1e-8)."""
-
-    def __init__(self):
-        self.t = 0
-        self.m = [0.0, 0.0]
-        self.v = [0.0, 0.0]
-
-    def step(self, *grads_and_lr):
-        *grads, lr = grads_and_lr
-        self.t += 1
-        steps = []
-        for i, g in enumerate(grads):
-            self.m[i] = 0.9 * self.m[i] + 0.1 * g
-            self.v[i] = 0.999 * self.v[i] + 0.001 * g * g
-            m_hat = self.m[i] / (1 - 0.9 ** self.t)
-            v_hat = self.v[i] / (1 - 0.999 ** self.t)
-            steps.append(lr * m_hat / (math.sqrt(v_hat) + 1e-8))
-        return steps

@@ -10,9 +10,9 @@ train/validation split: :func:`randperm` reproduces it from the generator's seed
 from __future__ import annotations
 
 import math
-import random
 
-from autograder.checks.reference import f32, f32s, mean
+from autograder.checks.reference import f32, f32s, mean, mt19937
+from autograder.checks.reference import randperm as torch_randperm
 
 __all__ = [
     "f32", "f32s", "mean", "huber", "huber_loss", "huber_variants", "numerical_gradient",
@@ -189,30 +189,9 @@ def fit_line_variants(xs, ys, loss: str, lr: float, steps: int, delta: float,
 
 # --- validation_curve -------------------------------------------------------------------
 
-def _mt19937(seed: int) -> random.Random:
-    """Python's Mersenne Twister in the state ``torch.Generator().manual_seed(seed)`` starts from.
-
-    As in 03's reference: both are the reference MT19937; torch seeds it with ``init_genrand``
-    on the seed's low 32 bits, so the state is set directly; ``getrandbits(32)`` is then
-    torch's ``generator->random()``.
-    """
-    state = [seed & 0xFFFFFFFF]
-    for i in range(1, 624):
-        state.append((1812433253 * (state[-1] ^ (state[-1] >> 30)) + i) & 0xFFFFFFFF)
-    generator = random.Random()
-    generator.setstate((3, (*state, 624), None))
-    return generator
-
-
 def randperm(n: int, seed: int) -> list[int]:
-    """``torch.randperm(n, generator=torch.Generator().manual_seed(seed))`` on the CPU for small n:
-    a Fisher-Yates shuffle from the front, one 32-bit draw per position."""
-    generator = _mt19937(seed)
-    order = list(range(n))
-    for i in range(n - 1):
-        j = i + generator.getrandbits(32) % (n - i)
-        order[i], order[j] = order[j], order[i]
-    return order
+    """``torch.randperm(n, generator=torch.Generator().manual_seed(seed))`` on the CPU for small n."""
+    return torch_randperm(mt19937(seed), n)
 
 
 def _mse_step(w, b, xs, ys, rows, lr):
