@@ -151,13 +151,11 @@ def noisy_submission(assignment, reference: dict) -> dict:
 
 
 def check_points(assignment) -> dict[str, float]:
-    """The points of each ``check_*`` cell in the solution notebook."""
-    points = {}
-    for cell in load_notebook(assignment.solution)["cells"]:
-        meta = nbgrader_meta(cell)
-        if str(meta.get("grade_id", "")).startswith("check_"):
-            points[meta["grade_id"]] = float(meta.get("points", 0))
-    return points
+    """The points of each ``check_*`` cell, as the checks declare them (the build writes them into
+    nbgrader's source; the solution notebook holds none)."""
+    from autograder.notebook.build import check_points as declared
+
+    return {f"check_{question}": float(points) for question, points in declared(assignment).items()}
 
 
 def cell_errors(notebook_path: Path) -> dict[str, str]:
