@@ -98,9 +98,6 @@ class GradingContext:
     def limits_key(self) -> str:
         return json.dumps(asdict(self.limits), sort_keys=True)
 
-    def with_limits(self, limits: Limits) -> GradingContext:
-        return GradingContext(self.seed, self.seed_source, limits, self.course, self.isolation)
-
 
 def environment_seed(environ=None) -> str | None:
     """``DLBASICS_SEED`` as an entry point reads it, once (None if unset or empty)."""
