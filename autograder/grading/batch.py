@@ -21,11 +21,12 @@ from autograder.context import GradingContext
 from autograder.grading.grade import (
     GRADER_ERROR,
     UNREADABLE,
+    code_version,
     diff,
     empty_result,
     grade_one,
-    grader_version,
     load_template,
+    seeded_version,
 )
 from autograder.grading.intake import Submission, digest, read_submission
 from autograder.grading.result import Result
@@ -47,7 +48,9 @@ class Batch:
         self.template = load_template(assignment)
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         self.limits = context.limits
-        self.version = grader_version(assignment, context)
+        # The kit hashed once: the version without the seed (a cluster node proves it), then with it.
+        self.code_version = code_version(assignment, context.limits, context.isolation)
+        self.version = seeded_version(context.seed, self.code_version)
         # Recorded with every grade (see autograder.grading.run): which seed, which limits.
         self.seed_fingerprint = context.seed_fingerprint
         self.limits_key = context.limits_key

@@ -37,7 +37,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from autograder.checks import get_assignment
 from autograder.context import GradingContext
 from autograder.grading.batch import Batch
-from autograder.grading.grade import code_version, grade_one, grader_version, load_template
+from autograder.grading.grade import code_version, grade_one, load_template, seeded_version
 from autograder.grading.intake import Submission
 from autograder.grading.result import Result
 from autograder.grading.run import ClusterUnavailable
@@ -152,8 +152,7 @@ class SandboxPool(WorkerPlugin):
 
     def accept(self, token: str, seed: str, assignment_id: str, limits: dict, expected: str) -> bool:
         """Keep the grader's seed for the run ``token``, if this node grades exactly as the grader would."""
-        context = GradingContext(seed, "the grader", Limits(**limits), None, isolation_mode())
-        if grader_version(get_assignment(assignment_id), context) != expected:
+        if seeded_version(seed, self.version(get_assignment(assignment_id), Limits(**limits))) != expected:
             return False
         with self.lock:
             self.seeds[token] = seed
@@ -289,7 +288,7 @@ class DaskExecutor:
         self.token = uuid.uuid4().hex  # task keys of this run: never shared with another run's
         self.parts = fingerprint(isolation_mode())
         self.seed = batch.context.seed
-        self.code = code_version(batch.assignment, batch.limits, batch.context.isolation)
+        self.code = batch.code_version
         self.asked: set[str] = set()  # workers asked to prove their grader (by address)
         self.verified: set[str] = set()  # ... and given the seed
         self.index = 0

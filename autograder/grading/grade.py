@@ -65,8 +65,13 @@ def grader_version(assignment: Assignment, context: GradingContext) -> str:
 
     That is: the hidden inputs' seed and everything :func:`code_version` covers.
     """
-    digest = hashlib.sha256(context.seed.encode())
-    digest.update(code_version(assignment, context.limits, context.isolation).encode())
+    return seeded_version(context.seed, code_version(assignment, context.limits, context.isolation))
+
+
+def seeded_version(seed: str, code: str) -> str:
+    """:func:`grader_version` from a :func:`code_version` already computed (hashing the kit once)."""
+    digest = hashlib.sha256(seed.encode())
+    digest.update(code.encode())
     return digest.hexdigest()[:16]
 
 
