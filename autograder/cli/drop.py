@@ -14,7 +14,7 @@ def arguments(parser) -> None:
     parser.add_argument("assignment")
     parser.add_argument("student")
     where_options(parser)
-    parser.set_defaults(release=False, anonymous=False)
+    parser.set_defaults(release=False, anonymous=None)  # None: the gradebook's remembered choice
 
 
 def run(args) -> int:

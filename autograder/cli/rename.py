@@ -15,7 +15,7 @@ def arguments(parser) -> None:
     parser.add_argument("old")
     parser.add_argument("new")
     where_options(parser)
-    parser.set_defaults(release=False, anonymous=False)
+    parser.set_defaults(release=False, anonymous=None)  # None: the gradebook's remembered choice
 
 
 def run(args) -> int:
