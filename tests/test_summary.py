@@ -188,3 +188,31 @@ def test_without_a_roster_every_graded_id_is_a_student(klass, template):
     assert info["further_submissions"] == {"alice": ["alice~2"], "bob": ["bob~2"]}
     printed = summary.render_text(info)
     assert printed.startswith("14 students, 11 submitted")
+
+
+def test_the_histogram_is_drawn_again_only_when_the_totals_change(klass, template, tmp_path, monkeypatch):
+    """A rerun with the same totals reuses histogram.png (issue 21: drawing it cost a rerun that graded
+    nothing 0.3 s); other totals, a damaged file or another file in its place draw it again."""
+    rows, all_marks, course = klass
+    out = tmp_path / "out"
+    drawn = []
+    draw = summary.histogram_png
+    monkeypatch.setattr(summary, "histogram_png", lambda *a, **k: drawn.append(a) or draw(*a, **k))
+    assert summary.write(Context(ASSIGNMENT, template, rows, all_marks, out, course)) == []
+    first = (out / "histogram.png").read_bytes()
+    assert len(drawn) == 1
+    assert summary.write(Context(ASSIGNMENT, template, rows, all_marks, out, course)) == []
+    assert len(drawn) == 1 and (out / "histogram.png").read_bytes() == first
+    # The same rows in another order: the same multiset of totals, the same picture.
+    assert summary.write(Context(ASSIGNMENT, template, rows[::-1], all_marks, out, course)) == []
+    assert len(drawn) == 1
+    # One student fewer: the totals changed and the picture is drawn again, and differs.
+    fewer = [row for row in rows if row.student != rows[0].student]
+    assert summary.write(Context(ASSIGNMENT, template, fewer, all_marks, out, course)) == []
+    assert len(drawn) == 2 and (out / "histogram.png").read_bytes() != first
+    # A damaged file and a PNG without the key are drawn again, not handed on.
+    for damaged in (first[:200], b"\x89PNG not really", draw([1.0], 4.0)):
+        (out / "histogram.png").write_bytes(damaged)
+        assert summary.write(Context(ASSIGNMENT, template, rows, all_marks, out, course)) == []
+        assert (out / "histogram.png").read_bytes() == first
+    assert len(drawn) == 5

@@ -12,7 +12,9 @@ x's second submission (the name intake gives it), even if someone chose that id.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
+import json
 import re
 import statistics
 from collections import Counter, defaultdict
@@ -129,7 +131,40 @@ def summarize(results: list[Result], questions: list[str], all_marks: dict[str, 
     }
 
 
-def histogram_png(totals: list[float], max_points: float) -> bytes:
+# The PNG text field that holds what histogram.png was drawn from (see cached_histogram).
+HISTOGRAM_KEY = "dlbasics-histogram"
+
+
+def histogram_key(totals: list[float], max_points: float) -> str:
+    """What the picture depends on: the totals (as a multiset), the scale, the drawing code itself and
+    matplotlib's version. A change of any of them draws it again."""
+    from importlib.metadata import version
+
+    code = histogram_png.__code__
+    drawing = hashlib.sha256(code.co_code + repr(code.co_consts).encode()).hexdigest()
+    return hashlib.sha256(json.dumps([sorted(totals), max_points, drawing, version("matplotlib")])
+                          .encode()).hexdigest()
+
+
+def cached_histogram(path, key: str) -> bytes | None:
+    """The bytes of ``path`` if it is a histogram drawn from ``key``, else None.
+
+    A rerun with nothing to grade drew the same histogram again each time: importing pyplot and
+    drawing cost about 0.3 s of a rerun that must stay within a second of start-up (issue 21).
+    """
+    from PIL import Image
+
+    try:
+        data = path.read_bytes()
+        with Image.open(io.BytesIO(data)) as image:
+            if image.format == "PNG" and image.info.get(HISTOGRAM_KEY) == key:
+                return data
+    except (OSError, ValueError, SyntaxError):  # missing, not a PNG, a damaged one: draw it again
+        pass
+    return None
+
+
+def histogram_png(totals: list[float], max_points: float, key: str | None = None) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -143,7 +178,7 @@ def histogram_png(totals: list[float], max_points: float) -> bytes:
     ax.set_title(f"Totals of the {len(totals)} students who submitted")
     fig.tight_layout()
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
+    fig.savefig(buffer, format="png", dpi=100, metadata={HISTOGRAM_KEY: key} if key else None)
     plt.close(fig)
     return buffer.getvalue()
 
@@ -178,7 +213,9 @@ def write(context: Context) -> list[tuple[str, Exception]]:
     info = summarize(context.results, list(context.template.points), context.marks, roster,
                      list(context.template.written))
     context.cache["summary"] = info
-    histogram = histogram_png(info["totals"], info["max_points"])
+    key = histogram_key(info["totals"], info["max_points"])
+    histogram = (cached_histogram(context.out / "histogram.png", key)
+                 or histogram_png(info["totals"], info["max_points"], key))
     write_atomic(context.out / "histogram.png", histogram)
     write_atomic(context.out / "summary.html", render_html(info, context.assignment.id, histogram))
     write_atomic(context.out / "summary.json", dumps({k: v for k, v in info.items() if k != "totals"}))
