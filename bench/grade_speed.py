@@ -386,11 +386,13 @@ def nbgrader_env(course: Path) -> dict:
 
 def grade_nbgrader(assignment, paths: dict[str, Path], course: Path) -> dict:
     a = assignment.id
-    selfcheck = assignment.release.parent / "selfcheck"
     course.mkdir(parents=True)
     shutil.copy(KIT_ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
-    shutil.copytree(assignment.solution.parent, course / "source" / a, ignore=IGNORE)
-    shutil.copytree(selfcheck, course / "source" / a / "selfcheck", ignore=IGNORE)
+    # source/<id>/ as `dlbasics nbgrader-source` writes it (the notebook with its points and the public
+    # self-check): the solution notebook alone has no points in its check cells any more.
+    from autograder.platforms.nbgrader import write_source
+
+    write_source(assignment, course)
     env = nbgrader_env(course)
     generate = run_measured([str(NBGRADER), "generate_assignment", a, "--force"], cwd=course, env=env, timeout=600)
     for student, path in paths.items():

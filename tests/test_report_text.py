@@ -165,6 +165,26 @@ def test_anonymous_lists_are_in_pseudonym_order_and_the_choice_is_remembered(tmp
     gradebook.close()
 
 
+def test_drop_and_rename_keep_a_remembered_anonymous_choice(tmp_path):
+    """drop and rename rewrite the outputs; a remembered --anonymous stays on (they once passed
+    anonymous=False and so turned it off: the review page named every student again)."""
+    from autograder.cli import main
+
+    out = tmp_path / "out"
+    gradebook_of_answers(out).close()
+    anonymous = scores_template_ids(out, "--anonymous")
+    page = out / "review" / "written_convergence.html"
+    assert main(["report", ASSIGNMENT.id, "--out", str(out)]) == 0
+    assert not any(f"<h2>{s}<" in page.read_text(encoding="utf-8") for s in STUDENTS)
+    for verb in (["drop", ASSIGNMENT.id, STUDENTS[0]], ["rename", ASSIGNMENT.id, STUDENTS[1], "zed-renamed"]):
+        assert main([*verb, "--out", str(out)]) == 0, verb
+        text = page.read_text(encoding="utf-8")
+        assert not any(f"<h2>{s}<" in text for s in [*STUDENTS, "zed-renamed"]), verb
+        assert sum(name in text for name in anonymous) >= len(STUDENTS) - 2, verb
+        assert scores_template_ids(out) == sorted(scores_template_ids(out))  # still pseudonyms, in their order
+        assert all(s.startswith("anon-") for s in scores_template_ids(out))
+
+
 def test_a_new_course_keeps_the_roster_seed_and_grades_out_of_git(tmp_path):
     from autograder.course import init
 
