@@ -384,6 +384,19 @@ def nbgrader_env(course: Path) -> dict:
             "JUPYTER_PLATFORM_DIRS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
 
 
+def as_nbgrader_released(path: Path) -> str:
+    """The submission as a student of an nbgrader course hands it in: without the two cells the kit's
+    own handout adds before the setup cell (the header and the cell that finds selfcheck/ in the zip),
+    which nbgrader's release has not (nbgrader refuses a cell with its metadata that its source lacks).
+    Every answer, check and story cell is the same file's."""
+    from autograder.notebook.build import FIND_SELFCHECK_ID
+
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    notebook["cells"] = [cell for cell in notebook["cells"] if cell.get("id") != "generated-header"
+                         and cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") != FIND_SELFCHECK_ID]
+    return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+
+
 def grade_nbgrader(assignment, paths: dict[str, Path], course: Path) -> dict:
     a = assignment.id
     course.mkdir(parents=True)
@@ -398,7 +411,7 @@ def grade_nbgrader(assignment, paths: dict[str, Path], course: Path) -> dict:
     for student, path in paths.items():
         folder = course / "submitted" / student / a
         folder.mkdir(parents=True)
-        shutil.copy(path, folder / assignment.notebook)
+        (folder / assignment.notebook).write_text(as_nbgrader_released(path), encoding="utf-8")
         shutil.copytree(course / "release" / a / "selfcheck", folder / "selfcheck", ignore=IGNORE)
     run = run_measured([str(NBGRADER), "autograde", a], cwd=course, env=env, timeout=7200)
     run["generate_wall"] = generate["wall"]
