@@ -381,7 +381,10 @@ def grade_dlbasics(assignment, submissions: Path, out: Path, jobs: int, n: int, 
 def nbgrader_env(course: Path) -> dict:
     return {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
             "JUPYTER_CONFIG_DIR": str(course / ".jupyter"), "IPYTHONDIR": str(course / ".ipython"),
-            "JUPYTER_PLATFORM_DIRS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+            "JUPYTER_PLATFORM_DIRS": "1", "PYTHONDONTWRITEBYTECODE": "1",
+            # The hidden blocks of the check cells refuse to run without a seed (no default seed): the
+            # same one as dlbasics', so both graders draw each student's hidden inputs alike.
+            "DLBASICS_SEED": BENCH_SEED}
 
 
 def as_nbgrader_released(path: Path) -> str:
@@ -723,6 +726,11 @@ def main(argv=None) -> dict:
             info["ratio_range"] = [theirs["wall"] / max(ours["walls"]), theirs["wall"] / min(ours["walls"])]
             agreement = compare(students, ours["rows"], theirs["grades"], points)
             info["agreement"] = agreement
+            broken = [d["student"] for d in agreement["disagreements"]
+                      if d["kind"] == "correct" and d["question"] == "(total)" and d["nbgrader"] != d["max"]]
+            if broken:  # a baseline that does not grade is no baseline: no ratio from it
+                raise SystemExit(f"nbgrader did not give the reference answers full marks ({', '.join(broken)}): "
+                                 "its course is set up wrong, no ratio is reported")
             print(f"nbgrader autograde: {args.n} in {theirs['wall']:.1f} s = {theirs['throughput']:.3f} "
                   f"submissions/s (generate_assignment, not counted: {theirs['generate_wall']:.1f} s); "
                   f"peak RSS sum {mib(theirs['peak_rss'])}", flush=True)
