@@ -98,6 +98,24 @@ def test_canvas_download_the_day_after_punctual_students_are_on_time_late_ones_s
     assert any("time unknown" in w and "alice" in w for w in intake.warnings)
 
 
+def test_a_late_marker_does_not_count_late_against_an_extension(course, tmp_path):
+    """Canvas's _LATE is against Canvas's own due date; with the course's extension the marker alone
+    cannot show the work came after the extended date: 0 days, and a warning that says why."""
+    folder = tmp_path / "canvas"
+    downloaded(folder / f"obriensean_LATE_1003_5003_{A.notebook}", answered())
+    downloaded(folder / f"adamsalice_LATE_1001_5001_{A.notebook}", answered())
+    course.extensions = {"sobrien": {A.id: 3}}
+    intake = collect([folder], A, course, now=NOW)
+    found = by_student(intake)
+    assert days_late(course, found["sobrien"]) == 0 and days_late(course, found["alice"]) == 1
+    assert any("NOT counted late" in w and "sobrien" in w and "alice" not in w for w in intake.warnings)
+    assert any("counted as 1 day late" in w and "alice" in w and "sobrien" not in w for w in intake.warnings)
+    # Given the time, the extension is counted as for any other time: 4 days after the due date is 1 late.
+    found = by_student(collect([folder], A, course, {"sobrien": (DUE + dt.timedelta(days=3, hours=2)).isoformat()},
+                               now=NOW))
+    assert days_late(course, found["sobrien"]) == 1
+
+
 def test_file_times_count_only_where_the_course_says_so(course, tmp_path):
     folder = tmp_path / "kept-times"
     downloaded(folder / "alice.ipynb", answered(), DUE + dt.timedelta(hours=25))

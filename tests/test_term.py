@@ -236,6 +236,9 @@ def test_the_whole_loop(course, tmp_path):
 def test_a_file_on_no_roster_line_is_reported_refused_by_export_then_renamed_or_dropped(course, tmp_path):
     folder = tmp_path / "strays"
     write(reference(), folder / "c.c@home.example.ipynb")  # carl's private address: on no roster line
+    # alice, on time, so that a rename onto her finds a grade whether or not the whole loop ran first
+    # (the same file as the loop's: reused unchanged when it did).
+    stamp(write(reference(), folder / "alice@uni.edu.ipynb"), DUE - dt.timedelta(hours=1))
     graded = run_dlbasics("grade", ASSIGNMENT.id, folder, "--course", course, "--quiet")
     assert "maps to no roster student" in graded.stderr and "c.c@home.example" in graded.stderr
     out = course / "grades" / ASSIGNMENT.id

@@ -565,10 +565,16 @@ def collect(inputs: list[Path], assignment, course=None, times: dict[str, str] |
                         f"({', '.join(unknown[:10])}{', ...' if len(unknown) > 10 else ''}): give --times FILE "
                         "(student,time) from the LMS, or set [late] times = \"file\" if the files' times are the "
                         "submission times")
-    marked = sorted(s.student for s in submissions if s.submitted_at is None and s.late_marker)
+    marked = [s.student for s in submissions if s.submitted_at is None and s.late_marker]
+    extended = sorted(s for s in marked if course is not None and course.extension(s, assignment.id))
+    marked = sorted(set(marked) - set(extended))
     if marked:
         warnings.append(f"late per Canvas, time unknown, counted as 1 day late: {', '.join(marked[:10])}"
                         f"{', ...' if len(marked) > 10 else ''}: give --times for the exact penalty")
+    if extended:
+        warnings.append(f"late per Canvas, time unknown, NOT counted late as they have an extension (Canvas's "
+                        f"mark is against its own due date): {', '.join(extended[:10])}"
+                        f"{', ...' if len(extended) > 10 else ''}: give --times to count it")
     for student, path in unmatched:
         warnings.append(f"{name_text(str(path))} maps to no roster student: graded as {student!r}")
     return Intake(submissions, skipped, problems, warnings, unmatched)

@@ -132,9 +132,13 @@ def marks(result: Result, manual: dict | None = None, course=None) -> Marks:
             when = dt.datetime.fromisoformat(out.submitted_at).astimezone(dt.UTC) if out.submitted_at else None
         except (ValueError, OverflowError, TypeError):
             when = None
-        out.days_late = course.late.days_late(when, due, course.extension(result.student, result.assignment))
-        if when is None and result.late_marker and due is not None:
-            out.days_late = 1  # late per the platform, time unknown: at least one started day
+        extension = course.extension(result.student, result.assignment)
+        out.days_late = course.late.days_late(when, due, extension)
+        if when is None and result.late_marker and due is not None and not extension:
+            # Late per the platform, time unknown: at least one started day. Not with an extension:
+            # Canvas marks late against its own due date, which may not know of the course's
+            # extension, so a marker alone cannot show the work came after the extended date.
+            out.days_late = 1
         out.penalty = min(subtotal, course.late.penalty(out.days_late, result.max_points))
     out.total = subtotal - out.penalty
     return out

@@ -330,6 +330,14 @@ def main() -> None:
     # Only where each job has a uid of its own (a root grader) does the clean-up fork a helper.
     cleaner = Cleaner(control) if os.geteuid() == 0 else None
     warm_up()
+    # Everything imported so far (torch, torch._dynamo, matplotlib: about 330 000 objects) lives as
+    # long as the worker: frozen out of the garbage collector, so a child's collections never walk
+    # them. Unfrozen, a child's first full collection took ~140 ms of a submission's time and wrote
+    # to every object's page, copying them all from the worker (bench/grade_speed.py, issue 21).
+    import gc
+
+    gc.collect()
+    gc.freeze()
     _not_dumpable()
     from autograder.sandbox import syscalls
 
