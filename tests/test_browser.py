@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from browser_support import chromium, sync_api_or_skip
 from conftest import automatic_max
 
 from autograder.checks import ASSIGNMENTS, KIT_ROOT
@@ -38,14 +39,7 @@ from autograder.notebook.fill import fill, solution_answers, write
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.is_file():
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); the browser test needs it",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (the dev extra) is not installed")
-
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+sync_api = sync_api_or_skip()
 ARTIFACTS = KIT_ROOT / "test-artifacts" / "browser"
 SERVER_START_SECONDS = 90
 RUN_ALL_MS = 120_000  # a whole notebook, kernel start (import torch) included
@@ -147,12 +141,8 @@ def lab(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium(sync_api) as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")

@@ -16,23 +16,16 @@ import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
+from browser_support import chromium, sync_api_or_skip
 from desk_class import ASSIGNMENT, QUESTION, graded_course
 
 from autograder.checks import KIT_ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.is_file():
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); the browser test needs it",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (the dev extra) is not installed")
-
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+sync_api = sync_api_or_skip()
 ARTIFACTS = KIT_ROOT / "test-artifacts" / "desk"
 # The desk starts in a second or two; under a loaded CI machine (7 agents on 2 cores) much longer.
 SERVER_START_SECONDS = 60
@@ -80,75 +73,71 @@ def test_grade_by_keyboard_with_a_rubric_item_whose_points_change(desk):
     seed = load(course.root).seed
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     expect = sync_api.expect
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+    with chromium(sync_api) as browser:
         errors: list[str] = []
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.set_default_timeout(UI_MS)
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(url)
-            assert "token=" not in page.url  # traded for a cookie
-            page.screenshot(path=str(ARTIFACTS / "1-index.png"), full_page=True)
-            page.click("a.start")
-            page.wait_for_selector("#answer-text")
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.set_default_timeout(UI_MS)
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        assert "token=" not in page.url  # traded for a cookie
+        page.screenshot(path=str(ARTIFACTS / "1-index.png"), full_page=True)
+        page.click("a.start")
+        page.wait_for_selector("#answer-text")
 
-            # A rubric item, defined on the page.
-            page.click("details.new-item summary")
-            page.fill("#item-label", "explains the cause")
-            page.fill("#item-points", "1")
-            page.fill("#item-comment", "the hours scale the slope's gradient")
-            page.click("#item-save")
-            page.wait_for_selector("#items input.item")
+        # A rubric item, defined on the page.
+        page.click("details.new-item summary")
+        page.fill("#item-label", "explains the cause")
+        page.fill("#item-points", "1")
+        page.fill("#item-comment", "the hours scale the slope's gradient")
+        page.click("#item-save")
+        page.wait_for_selector("#items input.item")
 
-            graded: list[str] = []
-            status = page.locator("#status")
-            for number in range(5):
-                key = page.locator("body").get_attribute("data-key")
-                graded.append(key)
-                page.evaluate("document.activeElement && document.activeElement.blur()")  # keys go to the page
-                if number < 3:
-                    page.keyboard.press("1")  # rubric item 1, saved at once
-                    expect(status).to_have_text(re.compile(r"^saved: 1 /"))
-                    page.keyboard.press("p")
-                    page.keyboard.type("0.5")
-                    page.keyboard.press("Enter")  # save and go to the next answer
-                else:
-                    page.keyboard.press("p")
-                    page.keyboard.type("2")
-                    page.keyboard.press("Escape")
-                    page.keyboard.press("c")
-                    page.keyboard.type("Clear, with the numbers.")
-                    if number == 3:
-                        page.screenshot(path=str(ARTIFACTS / "2-answer.png"), full_page=False)
-                    page.keyboard.press("Control+Enter")
-                # (expect, not wait_for_function: the desk's CSP rightly forbids evaluating strings)
-                expect(page.locator("body")).not_to_have_attribute("data-key", key)
-            # j/k move without saving.
-            page.keyboard.press("k")
-            expect(page.locator("body")).to_have_attribute("data-key", graded[4])
-            assert page.input_value("#comment") == "Clear, with the numbers."
+        graded: list[str] = []
+        status = page.locator("#status")
+        for number in range(5):
+            key = page.locator("body").get_attribute("data-key")
+            graded.append(key)
+            page.evaluate("document.activeElement && document.activeElement.blur()")  # keys go to the page
+            if number < 3:
+                page.keyboard.press("1")  # rubric item 1, saved at once
+                expect(status).to_have_text(re.compile(r"^saved: 1 /"))
+                page.keyboard.press("p")
+                page.keyboard.type("0.5")
+                page.keyboard.press("Enter")  # save and go to the next answer
+            else:
+                page.keyboard.press("p")
+                page.keyboard.type("2")
+                page.keyboard.press("Escape")
+                page.keyboard.press("c")
+                page.keyboard.type("Clear, with the numbers.")
+                if number == 3:
+                    page.screenshot(path=str(ARTIFACTS / "2-answer.png"), full_page=False)
+                page.keyboard.press("Control+Enter")
+            # (expect, not wait_for_function: the desk's CSP rightly forbids evaluating strings)
+            expect(page.locator("body")).not_to_have_attribute("data-key", key)
+        # j/k move without saving.
+        page.keyboard.press("k")
+        expect(page.locator("body")).to_have_attribute("data-key", graded[4])
+        assert page.input_value("#comment") == "Clear, with the numbers."
 
-            students = {pseudonym(s, seed): s for s in ("ann", "ben", "cat", "dan", "eve", "fay", "gus")}
-            first = [students[k] for k in graded]
-            assert scores(course) == {first[0]: 1.5, first[1]: 1.5, first[2]: 1.5, first[3]: 2.0, first[4]: 2.0}
+        students = {pseudonym(s, seed): s for s in ("ann", "ben", "cat", "dan", "eve", "fay", "gus")}
+        first = [students[k] for k in graded]
+        assert scores(course) == {first[0]: 1.5, first[1]: 1.5, first[2]: 1.5, first[3]: 2.0, first[4]: 2.0}
 
-            # The item's points changed later: every score that holds it follows.
-            page.click("button.edit-item")
-            page.fill("#item-points", "0.5")
-            page.click("#item-save")
-            page.wait_for_selector("#items input.item")
-            assert scores(course) == {first[0]: 1.0, first[1]: 1.0, first[2]: 1.0, first[3]: 2.0, first[4]: 2.0}
+        # The item's points changed later: every score that holds it follows.
+        page.click("button.edit-item")
+        page.fill("#item-points", "0.5")
+        page.click("#item-save")
+        page.wait_for_selector("#items input.item")
+        assert scores(course) == {first[0]: 1.0, first[1]: 1.0, first[2]: 1.0, first[3]: 2.0, first[4]: 2.0}
 
-            page.goto(url.split("?")[0] + f"q/{QUESTION}/groups")
-            page.screenshot(path=str(ARTIFACTS / "3-groups.png"), full_page=True)
-            page.goto(url.split("?")[0])
-            page.click("#write-outputs")
-            expect(status).to_have_text("done", timeout=300_000)
-            assert not errors, errors
-        finally:
-            browser.close()
+        page.goto(url.split("?")[0] + f"q/{QUESTION}/groups")
+        page.screenshot(path=str(ARTIFACTS / "3-groups.png"), full_page=True)
+        page.goto(url.split("?")[0])
+        page.click("#write-outputs")
+        expect(status).to_have_text("done", timeout=300_000)
+        assert not errors, errors
 
     with (course.out / "grades.csv").open(newline="", encoding="utf-8") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
