@@ -218,7 +218,6 @@ def _expected_numbers() -> dict[int, set[str]]:
     }
 
 
-@pytest.mark.slow
 def test_every_number_of_the_errata_is_the_fresh_computation():
     """Each section states exactly its computed numbers (bold), and no other bold number."""
     sections, expected = _sections(), _expected_numbers()
