@@ -63,10 +63,14 @@ def figures_not_shown():
     then shows it once more), and JupyterLab's inline ``show`` would close the student's
     other open figures. A check judges the figure the function returns; the student sees
     it when their own code calls the function.
+
+    Yields a list that holds ``"display()"`` afterwards if the function displayed something
+    (IPython only): the check then adds a note (see ``api.show_note``). ``plt.show()`` is
+    recorded where the call is made (``calling.shows_recorded``), in grading too.
     """
     pyplot = sys.modules.get("matplotlib.pyplot")
     show = pyplot.show if pyplot else None
-    captured = contextlib.nullcontext()
+    captured = None
     try:
         from IPython import get_ipython
 
@@ -79,9 +83,12 @@ def figures_not_shown():
         pass
     if pyplot:
         pyplot.show = _show_nothing
+    shown: list[str] = []
     try:
-        with captured:
-            yield
+        with captured if captured is not None else contextlib.nullcontext() as held:
+            yield shown
+        if held is not None and held.outputs:
+            shown.append("display()")
     finally:
         if pyplot:
             pyplot.show = show
