@@ -25,9 +25,11 @@ A01, A02, A03 = "01-linear-regression", "02-gradient-descent", "03-making-traini
 
 # (assignment, question, slip) -> the corpus case (by name) that makes that slip.
 SLIP_CASES = {
+    (A01, "to_column_tensors", slips.FLOAT64): "float64 from NumPy",
     (A01, "predict", slips.NO_BIAS): "bias missing",
     (A01, "train_model", slips.ADAM): "Adam",
     (A01, "train_model", slips.MOMENTUM): "SGD with momentum",
+    (A01, "train_model", slips.WEIGHT_DECAY): "SGD with weight decay",
     (A01, "train_model", slips.NO_ZERO_GRAD): "missing zero_grad",
     (A01, "train_model", slips.LOSS_AFTER_UPDATE): "loss recorded after the update",
     (A01, "train_model", slips.FROZEN): "step before backward",
@@ -39,6 +41,9 @@ SLIP_CASES = {
     (A02, "mse_loss", slips.BROADCAST): "flat minus column broadcasts",
     (A02, "mse_gradients", slips.MISSING_TWO): "missing factor 2",
     (A02, "mse_gradients", slips.MISSING_ONE_OVER_N): "summed over the points",
+    (A02, "gradient_descent_step", slips.MISSING_TWO): "both gradients without factor 2",
+    (A02, "gradient_descent_step", slips.MISSING_ONE_OVER_N): "gradients summed over the points",
+    (A02, "gradient_descent", slips.LOSS_AFTER_UPDATE): "loss recorded after the step",
     (A02, "autograd_gradients", slips.MISSING_TWO): "half the loss",
     (A02, "autograd_gradients", slips.MISSING_ONE_OVER_N): "summed loss",
     (A03, "loss_surface", slips.SUM): "sum of squares",
@@ -55,7 +60,7 @@ SLIP_CASES = {
 }
 
 CATALOGUE = {value for name, value in vars(slips).items() if name.isupper() and isinstance(value, str)}
-COURSE = (A01, A02, A03)
+COURSE = (A01, A02, A03, "04-beyond-least-squares")
 
 
 def _key(assignment_id: str):

@@ -22,6 +22,24 @@ ADAM = "another optimiser: this is what torch.optim.Adam does; use plain torch.o
 MOMENTUM = "another optimiser: this is what SGD with momentum=0.9 does; use plain torch.optim.SGD (no momentum)"
 # The momentum students copy from tutorials (torch's SGD has no default): the variants use it.
 MOMENTUM_BETA = 0.9
+# Weight decay: torch's SGD adds weight_decay * parameter to each gradient before the step. The
+# variants use 0.01 (AdamW's default, the rate tutorials copy). Rates are visible only where a check
+# trains long enough: on 01's public run (lr 0.01) 0.01 moves the losses by 0.30 times the tolerance
+# in 6 epochs and 16 times it in 200 (so 01 trains 200), 1e-3 by 1.6 times it in 200 (too close to
+# offer), 5e-4 by less; on 03's public run (lr 0.004, 5 epochs of 3 batches) 0.01 moves them by 0.41
+# times it, so 03 does not offer it.
+WEIGHT_DECAY_RATE = 0.01
+WEIGHT_DECAY = ("weight decay: this is what SGD(..., weight_decay=0.01) does (each gradient gets 0.01 times "
+                "its parameter added); use plain torch.optim.SGD, without weight_decay")
+
+# --- dtypes -----------------------------------------------------------------------------------
+
+# Offered where a check reads a tensor's dtype (01's columns): a value computed in float64 instead of
+# float32 differs only by rounding, which every tolerance of the course accepts, so no check of a
+# number can see it (and none should: float64 is the more precise answer).
+FLOAT64 = ("float64 (double) where the course uses float32: torch.tensor of a NumPy array or of "
+           "dtype=torch.float64 keeps float64, and nn.Linear's float32 weights refuse it; "
+           "give dtype=torch.float32 (or call .float())")
 
 # --- the order of a training step, and what is recorded ----------------------------------------
 
