@@ -17,6 +17,8 @@ Breakage each test was watched failing under (see the report of the branch ``fee
 * api.run_check without the loop over ``_take_shown``: no note anywhere, points unchanged.
 * display.figures_not_shown never appending ``"display()"``: the display() note is missing.
 * replies.call_reply without the ``"shown"`` check: a forged ``"shown"`` passes the boundary.
+* the sandbox's namespace without ``display``: the displaying submission loses plot_regression's
+  points in grading (NameError), though its notebook runs.
 * the story cell ``story_least_squares`` without ``plt.figure(fig)``: its last image is the
   untitled one the function showed, not the reference's titled figure.
 """
@@ -50,6 +52,11 @@ def _showing() -> str:
     answer = _answer("plot_regression")
     assert "    return fig, ax" in answer
     return answer.replace("    return fig, ax", "    plt.show()\n    return fig, ax")
+
+
+def _displaying() -> str:
+    """The reference plot_regression with display(fig), IPython's builtin (no import), before its return."""
+    return _answer("plot_regression").replace("    return fig, ax", "    display(fig)\n    return fig, ax")
 
 
 def _gcf_after_show() -> str:
@@ -125,10 +132,15 @@ def test_the_note_reaches_feedback_and_results_json(solution_notebook, tmp_path)
     from autograder.grading.intake import student_folder
 
     notebooks = {"shows": solution_notebook(A01, {"plot_regression": _showing()}),
+                 "displays": solution_notebook(A01, {"plot_regression": _displaying()}),
                  "plain": solution_notebook(A01)}
     run = grade_notebooks(A01, notebooks, tmp_path)
     shows, plain = run.results["shows"], run.results["plain"]
     assert shows.auto_total == shows.auto_max == plain.auto_total
+    # display() without an import works in a notebook (IPython's builtin): in grading too, with its note.
+    displays = run.checks("displays", "plot_regression")
+    assert run.results["displays"].auto_total == plain.auto_total, [c.message for c in displays]
+    assert all(DISPLAY_NOTE in c.message for c in displays if not c.hidden), [c.message for c in displays]
     public = [c for c in run.checks("shows", "plot_regression") if not c.hidden]
     assert public and all(SHOW_NOTE in c.message for c in public), [c.message for c in public]
     assert not any(NOTE in c.message for c in run.checks("plain"))
@@ -189,8 +201,7 @@ def test_in_the_notebook_the_check_notes_it_and_the_story_shows_the_titled_figur
 
 @pytest.mark.slow
 def test_in_the_notebook_display_in_a_checked_function_is_noted(solution_notebook, tmp_path):
-    displaying = _answer("plot_regression").replace("    return fig, ax", "    display(fig)\n    return fig, ax")
-    cells = _execute(solution_notebook(A01, {"plot_regression": displaying}), tmp_path)
+    cells = _execute(solution_notebook(A01, {"plot_regression": _displaying()}), tmp_path)
     check = _text(cells["check_plot_regression"])
     assert "checks passed" in check and "✘" not in check and DISPLAY_NOTE in check, check
     assert _pixels(cells["check_plot_regression"]) == []

@@ -151,20 +151,37 @@ def shows_recorded(seen: list):
     recorded is no evidence of anything: it only adds a note, never changes a point.
     """
     pyplot = sys.modules.get("matplotlib.pyplot")
-    if pyplot is None:
-        yield
-        return
-    original = pyplot.show
+    original = pyplot.show if pyplot else None
 
     def show(*args, **kwargs) -> None:
         if not seen:
             seen.append(SHOW_CALLS[0])
 
-    pyplot.show = show
+    if pyplot:
+        pyplot.show = show
+    _RECORDING.append(seen)
     try:
         yield
     finally:
-        pyplot.show = original
+        _RECORDING.remove(seen)
+        if pyplot:
+            pyplot.show = original
+
+
+# The calls being recorded now (shows_recorded): display_in_grading records into the innermost.
+_RECORDING: list[list[str]] = []
+
+
+def display_in_grading(*objects, **kwargs) -> None:
+    """``display`` in the grader's sandbox, where no IPython runs.
+
+    In a notebook IPython makes ``display`` a builtin, so a cell or a function may call it without
+    importing it; without this name in the sandbox's namespace such a function would raise
+    NameError in grading only. It shows nothing (nobody sees the sandbox's output); during a
+    checked call it is recorded, as ``plt.show()`` is, for the note.
+    """
+    if _RECORDING and not _RECORDING[-1]:
+        _RECORDING[-1].append(SHOW_CALLS[1])
 
 
 def invoke(namespace: dict, name: str, args: list, kwargs: dict | None = None, *,
