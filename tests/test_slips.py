@@ -2,7 +2,7 @@
 occur, and each check that offers a slip names it when a submission makes it.
 
 * Every slip of the catalogue is offered by some check (no name defined and never used).
-* Every check of 01-03 that offers a catalogued slip (public or hidden, as recorded while it
+* Every check of 01-04 that offers a catalogued slip (public or hidden, as recorded while it
   runs on the reference) has an implementation of that slip in SLIP_CASES, and running that
   implementation in this process (as ``check(...)`` does in a kernel) makes that check fail
   and name exactly that slip: the catalogue's name reaches the student, and no other name does.
@@ -22,6 +22,7 @@ from autograder.context import GradingContext
 from autograder.selfcheck.api import FAILED, PASSED, recording, run_check
 
 A01, A02, A03 = "01-linear-regression", "02-gradient-descent", "03-making-training-converge"
+A04 = "04-beyond-least-squares"
 
 # (assignment, question, slip) -> the corpus case (by name) that makes that slip.
 SLIP_CASES = {
@@ -57,10 +58,12 @@ SLIP_CASES = {
     (A03, "train_minibatch", slips.DROP_LAST): "drop_last=True",
     (A03, "train_minibatch", slips.MOMENTUM): "SGD with momentum",
     (A03, "train_minibatch", slips.ADAM): "Adam",
+    (A04, "fit_line", slips.NO_ZERO_GRAD): "missing zero_grad",
+    (A04, "validation_curve", slips.NO_ZERO_GRAD): "missing zero_grad",
 }
 
 CATALOGUE = {value for name, value in vars(slips).items() if name.isupper() and isinstance(value, str)}
-COURSE = (A01, A02, A03, "04-beyond-least-squares")
+COURSE = (A01, A02, A03, A04)
 
 
 def _key(assignment_id: str):

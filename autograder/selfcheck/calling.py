@@ -163,7 +163,7 @@ def shows_recorded(seen: list):
     try:
         yield
     finally:
-        _RECORDING.remove(seen)
+        _RECORDING.pop()  # this block's own list: blocks nest, last in first out
         if pyplot:
             pyplot.show = original
 

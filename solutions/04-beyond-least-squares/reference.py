@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+from autograder.checks import slips
 from autograder.checks.reference import f32, f32s, mean, mt19937
 from autograder.checks.reference import randperm as torch_randperm
 
@@ -174,8 +175,7 @@ def fit_line_variants(xs, ys, loss: str, lr: float, steps: int, delta: float,
     if loss == "l1":
         variants["the Huber loss is used where the L1 loss was asked for"] = \
             list(fit_line(xs, ys, "huber", lr, steps, delta))
-    variants["the gradients accumulate: zero them (optimizer.zero_grad()) before every backward()"] = \
-        list(fit_line(xs, ys, loss, lr, steps, delta, variant="no_zero_grad"))
+    variants[slips.NO_ZERO_GRAD] = list(fit_line(xs, ys, loss, lr, steps, delta, variant="no_zero_grad"))
     variants["one update too few: take exactly `steps` steps"] = \
         list(fit_line(xs, ys, loss, lr, steps, delta, variant="steps_minus_one"))
     variants["one update too many: take exactly `steps` steps"] = \
