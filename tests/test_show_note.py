@@ -130,6 +130,7 @@ def test_the_note_reaches_feedback_and_results_json(solution_notebook, tmp_path)
     from conftest import grade_notebooks
 
     from autograder.grading.intake import student_folder
+    from autograder.report.gradescope import md_text
 
     notebooks = {"shows": solution_notebook(A01, {"plot_regression": _showing()}),
                  "displays": solution_notebook(A01, {"plot_regression": _displaying()}),
@@ -145,7 +146,7 @@ def test_the_note_reaches_feedback_and_results_json(solution_notebook, tmp_path)
     assert public and all(SHOW_NOTE in c.message for c in public), [c.message for c in public]
     assert not any(NOTE in c.message for c in run.checks("plain"))
     outputs = [t["output"] for t in run.gradescope("shows")["tests"] if t["name"].startswith("plot_regression")]
-    assert any(SHOW_NOTE in output for output in outputs), outputs
+    assert any(md_text(SHOW_NOTE) in output for output in outputs), outputs  # results.json's Markdown
     page = (student_folder(run.out, "shows") / "feedback.html").read_text(encoding="utf-8")
     assert SHOW_NOTE in page
     assert SHOW_NOTE not in (student_folder(run.out, "plain") / "feedback.html").read_text(encoding="utf-8")
