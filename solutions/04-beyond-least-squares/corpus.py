@@ -183,6 +183,8 @@ MISTAKES: list[tuple[str, str, str, str | None]] = [
     ("fit_line", "delta not passed on", _fit(huber="huber_loss(pred, y, 1.0)"), "delta is not passed on"),
     ("fit_line", "L1 for Huber", _fit(huber="(pred - y).abs().mean()"), "l1 loss is used where the huber"),
     ("fit_line", "missing zero_grad", _fit(zero="pass"), "gradients accumulate"),
+    ("fit_line", "SGD with weight decay", _fit(optimizer="torch.optim.SGD([w, b], lr=lr, weight_decay=0.01)"),
+     "weight decay: this is what sgd(..., weight_decay=0.01) does"),
     ("fit_line", "one step too few", _fit(loop="range(steps - 1)"), "one update too few"),
     ("fit_line", "one step too many", _fit(loop="range(steps + 1)"), "one update too many"),
     ("fit_line", "hard-coded story lr", _fit(optimizer="torch.optim.SGD([w, b], lr=0.03)"),

@@ -126,7 +126,8 @@ def fit_line(xs, ys, loss: str, lr: float, steps: int, delta: float = 1.0, *, va
     """Full-batch gradient descent on the mean loss of w * x + b, from (0, 0); ``steps`` updates.
 
     ``variant`` reproduces a slip: ``l1_sign`` (the sign term's gradient negated), ``no_zero_grad``
-    (the gradients accumulate), ``steps_minus_one`` / ``steps_plus_one``. ``trace`` collects every
+    (the gradients accumulate), ``weight_decay`` (``SGD(..., weight_decay=slips.WEIGHT_DECAY_RATE)``),
+    ``steps_minus_one`` / ``steps_plus_one``. ``trace`` collects every
     residual the fit computes (for :func:`kink_margin`).
     """
     w = b = 0.0
@@ -141,6 +142,8 @@ def fit_line(xs, ys, loss: str, lr: float, steps: int, delta: float = 1.0, *, va
         if variant == "no_zero_grad":
             acc_w, acc_b = acc_w + g_w, acc_b + g_b
             g_w, g_b = acc_w, acc_b
+        if variant == "weight_decay":  # torch's SGD: d_p = grad + weight_decay * p, in the step
+            g_w, g_b = g_w + slips.WEIGHT_DECAY_RATE * w, g_b + slips.WEIGHT_DECAY_RATE * b
         w, b = w - lr * g_w, b - lr * g_b
     return w, b
 
@@ -176,6 +179,7 @@ def fit_line_variants(xs, ys, loss: str, lr: float, steps: int, delta: float,
         variants["the Huber loss is used where the L1 loss was asked for"] = \
             list(fit_line(xs, ys, "huber", lr, steps, delta))
     variants[slips.NO_ZERO_GRAD] = list(fit_line(xs, ys, loss, lr, steps, delta, variant="no_zero_grad"))
+    variants[slips.WEIGHT_DECAY] = list(fit_line(xs, ys, loss, lr, steps, delta, variant="weight_decay"))
     variants["one update too few: take exactly `steps` steps"] = \
         list(fit_line(xs, ys, loss, lr, steps, delta, variant="steps_minus_one"))
     variants["one update too many: take exactly `steps` steps"] = \
@@ -212,7 +216,8 @@ def validation_curve(w: float, b: float, xs, ys, n_val: int, lr: float, epochs: 
     rows validate), ``on_train`` (the "validation" loss is measured on the training rows),
     ``before_step`` (measured before the epoch's step), ``swapped`` (trained on the validation
     rows, measured on the others), ``all_rows`` (trained on every row: the validation rows leak
-    into training), ``no_zero_grad`` (gradients accumulate).
+    into training), ``no_zero_grad`` (gradients accumulate), ``weight_decay`` (``SGD(...,
+    weight_decay=slips.WEIGHT_DECAY_RATE)``).
     """
     n = len(xs)
     perm = list(range(n)) if variant == "no_shuffle" else randperm(n, seed)
@@ -227,6 +232,8 @@ def validation_curve(w: float, b: float, xs, ys, n_val: int, lr: float, epochs: 
         if variant == "before_step":
             losses.append(_mse_rows(w, b, xs, ys, measure))
         new_w, new_b = _mse_step(w, b, xs, ys, fit_rows, lr)
+        if variant == "weight_decay":  # torch's SGD adds weight_decay * p to each gradient in the step
+            new_w, new_b = new_w - lr * slips.WEIGHT_DECAY_RATE * w, new_b - lr * slips.WEIGHT_DECAY_RATE * b
         if variant == "no_zero_grad":
             acc_w, acc_b = acc_w + (w - new_w), acc_b + (b - new_b)
             new_w, new_b = w - acc_w, b - acc_b
