@@ -60,6 +60,10 @@ SLIP_CASES = {
     (A03, "train_minibatch", slips.ADAM): "Adam",
     (A04, "fit_line", slips.NO_ZERO_GRAD): "missing zero_grad",
     (A04, "fit_line", slips.WEIGHT_DECAY): "SGD with weight decay",
+    (A04, "fit_line", slips.MOMENTUM): "SGD with momentum",
+    (A04, "fit_line", slips.ADAM): "Adam",
+    (A04, "validation_curve", slips.MOMENTUM): "SGD with momentum",
+    (A04, "validation_curve", slips.ADAM): "Adam",
     (A04, "validation_curve", slips.NO_ZERO_GRAD): "missing zero_grad",
 }
 

@@ -78,6 +78,8 @@ VALIDATION_VARIANTS = {
     "the model is trained on every row, so the validation rows leak into training: train on perm[n_val:] only":
         "all_rows",
     slips.NO_ZERO_GRAD: "no_zero_grad",
+    slips.MOMENTUM: "momentum",
+    slips.ADAM: "adam",
     # Not slips.WEIGHT_DECAY: on the public run (6 epochs at lr 0.02) weight decay 0.01 moves the
     # validation losses by 0.6 times their tolerance (rel 6e-4 against 1e-3): invisible.
 }
