@@ -2,7 +2,7 @@
 occur, and each check that offers a slip names it when a submission makes it.
 
 * Every slip of the catalogue is offered by some check (no name defined and never used).
-* Every check of 01-03 that offers a catalogued slip (public or hidden, as recorded while it
+* Every check of 01-04 that offers a catalogued slip (public or hidden, as recorded while it
   runs on the reference) has an implementation of that slip in SLIP_CASES, and running that
   implementation in this process (as ``check(...)`` does in a kernel) makes that check fail
   and name exactly that slip: the catalogue's name reaches the student, and no other name does.
@@ -22,12 +22,15 @@ from autograder.context import GradingContext
 from autograder.selfcheck.api import FAILED, PASSED, recording, run_check
 
 A01, A02, A03 = "01-linear-regression", "02-gradient-descent", "03-making-training-converge"
+A04 = "04-beyond-least-squares"
 
 # (assignment, question, slip) -> the corpus case (by name) that makes that slip.
 SLIP_CASES = {
+    (A01, "to_column_tensors", slips.FLOAT64): "float64 from NumPy",
     (A01, "predict", slips.NO_BIAS): "bias missing",
     (A01, "train_model", slips.ADAM): "Adam",
     (A01, "train_model", slips.MOMENTUM): "SGD with momentum",
+    (A01, "train_model", slips.WEIGHT_DECAY): "SGD with weight decay",
     (A01, "train_model", slips.NO_ZERO_GRAD): "missing zero_grad",
     (A01, "train_model", slips.LOSS_AFTER_UPDATE): "loss recorded after the update",
     (A01, "train_model", slips.FROZEN): "step before backward",
@@ -39,6 +42,9 @@ SLIP_CASES = {
     (A02, "mse_loss", slips.BROADCAST): "flat minus column broadcasts",
     (A02, "mse_gradients", slips.MISSING_TWO): "missing factor 2",
     (A02, "mse_gradients", slips.MISSING_ONE_OVER_N): "summed over the points",
+    (A02, "gradient_descent_step", slips.MISSING_TWO): "both gradients without factor 2",
+    (A02, "gradient_descent_step", slips.MISSING_ONE_OVER_N): "gradients summed over the points",
+    (A02, "gradient_descent", slips.LOSS_AFTER_UPDATE): "loss recorded after the step",
     (A02, "autograd_gradients", slips.MISSING_TWO): "half the loss",
     (A02, "autograd_gradients", slips.MISSING_ONE_OVER_N): "summed loss",
     (A03, "loss_surface", slips.SUM): "sum of squares",
@@ -52,10 +58,17 @@ SLIP_CASES = {
     (A03, "train_minibatch", slips.DROP_LAST): "drop_last=True",
     (A03, "train_minibatch", slips.MOMENTUM): "SGD with momentum",
     (A03, "train_minibatch", slips.ADAM): "Adam",
+    (A04, "fit_line", slips.NO_ZERO_GRAD): "missing zero_grad",
+    (A04, "fit_line", slips.WEIGHT_DECAY): "SGD with weight decay",
+    (A04, "fit_line", slips.MOMENTUM): "SGD with momentum",
+    (A04, "fit_line", slips.ADAM): "Adam",
+    (A04, "validation_curve", slips.MOMENTUM): "SGD with momentum",
+    (A04, "validation_curve", slips.ADAM): "Adam",
+    (A04, "validation_curve", slips.NO_ZERO_GRAD): "missing zero_grad",
 }
 
 CATALOGUE = {value for name, value in vars(slips).items() if name.isupper() and isinstance(value, str)}
-COURSE = (A01, A02, A03)
+COURSE = (A01, A02, A03, A04)
 
 
 def _key(assignment_id: str):

@@ -22,6 +22,25 @@ ADAM = "another optimiser: this is what torch.optim.Adam does; use plain torch.o
 MOMENTUM = "another optimiser: this is what SGD with momentum=0.9 does; use plain torch.optim.SGD (no momentum)"
 # The momentum students copy from tutorials (torch's SGD has no default): the variants use it.
 MOMENTUM_BETA = 0.9
+# Weight decay: torch's SGD adds weight_decay * parameter to each gradient before the step. The
+# variants use 0.01 (AdamW's default, the rate tutorials copy). A rate is visible only where a check
+# trains long enough (measured, as a multiple of the check's tolerance): 01's public run of 6 epochs
+# at lr 0.01 moved the losses by 0.30 for 0.01, so 01 now trains 500 epochs at lr 0.004, where 0.01
+# gives 16, 1e-3 1.6 (too close to offer) and 5e-4 0.8 (invisible); 01's hidden runs see 0.01 in 78-95 %
+# of draws (draw keeps a visible one). 03's public run (lr 0.004, 5 epochs of 3 batches) gives 0.41
+# for 0.01, so 03 does not offer it (its public inputs would have to change).
+WEIGHT_DECAY_RATE = 0.01
+WEIGHT_DECAY = ("weight decay: this is what SGD(..., weight_decay=0.01) does (each gradient gets 0.01 times "
+                "its parameter added); use plain torch.optim.SGD, without weight_decay")
+
+# --- dtypes -----------------------------------------------------------------------------------
+
+# Offered where a check reads a tensor's dtype (01's columns): a value computed in float64 instead of
+# float32 differs only by rounding, which every tolerance of the course accepts, so no check of a
+# number can see it (and none should: float64 is the more precise answer).
+FLOAT64 = ("float64 (double) where the course uses float32: torch.tensor of a NumPy array or of "
+           "dtype=torch.float64 keeps float64, and nn.Linear's float32 weights refuse it; "
+           "give dtype=torch.float32 (or call .float())")
 
 # --- the order of a training step, and what is recorded ----------------------------------------
 

@@ -19,7 +19,14 @@ import sys
 from time import monotonic  # bound before student code runs: a patched time.monotonic cannot stretch a budget
 
 from autograder.sandbox import syscalls
-from autograder.selfcheck.calling import CallTimeout, cell_filename, invoke, student_traceback, time_limit
+from autograder.selfcheck.calling import (
+    CallTimeout,
+    cell_filename,
+    display_in_grading,
+    invoke,
+    student_traceback,
+    time_limit,
+)
 
 # What a student's stray output may cost: the first 8 KB are kept for the feedback.
 KEEP_OUTPUT = 8_000
@@ -207,7 +214,9 @@ def run(job: dict, channel) -> None:
 
     out = BoundedWriter()
     sys.stdout = sys.stderr = out
-    namespace = {"__name__": "__main__", "__builtins__": __builtins__, "get_ipython": NoShell}
+    # get_ipython and display: what IPython gives a notebook's cells without an import.
+    namespace = {"__name__": "__main__", "__builtins__": __builtins__, "get_ipython": NoShell,
+                 "display": display_in_grading}
 
     limits = job["limits"]
     added_left = limits["added_cells_seconds"]  # shared by the cells the student added

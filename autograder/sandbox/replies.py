@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 
 from autograder.selfcheck import protocol
+from autograder.selfcheck.calling import SHOW_CALLS
 
 # One student-facing message (a call's error, a traceback, a cell's error or output, a
 # warning): the child's own messages are at most ~3 KB (student_traceback keeps 3000
@@ -109,20 +110,25 @@ CALL_KINDS = ("missing", "not_implemented", "error", "timeout")
 
 
 def call_reply(message: dict, args_sent: int) -> dict:
-    """The reply to one call: ``{"ok": true, "value", "args", "warnings"}`` or
+    """The reply to one call: ``{"ok": true, "value", "args", "warnings"[, "shown"]}`` or
     ``{"ok": false, "kind", "message"[, "traceback"]}`` (see :func:`~autograder.selfcheck.calling.invoke`)."""
     ok = message.get("ok") if isinstance(message, dict) else None
     if ok is True:
-        _keys(message, {"ok", "value", "args", "warnings"}, "call reply")
+        _keys(message, {"ok", "value", "args", "warnings"}, "call reply", optional={"shown"})
         args = message["args"]
         if not isinstance(args, list) or len(args) != args_sent:
             raise MalformedReply(f"call reply: args is not a list of the {args_sent} arguments sent")
         warnings = message["warnings"]
         if not isinstance(warnings, list) or len(warnings) > MAX_WARNINGS:
             raise MalformedReply(f"call reply: warnings is not a list of at most {MAX_WARNINGS} texts")
-        return {"ok": True, "value": value(message["value"], "value"),
-                "args": [None if arg is None else value(arg, f"args[{i}]") for i, arg in enumerate(args)],
-                "warnings": [cut(_text(w, "a warning"), 300) for w in warnings]}
+        reply = {"ok": True, "value": value(message["value"], "value"),
+                 "args": [None if arg is None else value(arg, f"args[{i}]") for i, arg in enumerate(args)],
+                 "warnings": [cut(_text(w, "a warning"), 300) for w in warnings]}
+        if "shown" in message:  # the function showed a figure itself: one of a few fixed words
+            if not isinstance(message["shown"], str) or message["shown"] not in SHOW_CALLS:
+                raise MalformedReply(f"call reply: shown is not one of {', '.join(SHOW_CALLS)}")
+            reply["shown"] = message["shown"]
+        return reply
     if ok is False:
         _keys(message, {"ok", "kind", "message"}, "call reply", optional={"traceback", "error_type"})
         if message["kind"] not in CALL_KINDS or not isinstance(message["kind"], str):

@@ -34,6 +34,13 @@ MISTAKES: list[tuple[str, str, str, str | None]] = [
         def to_column_tensors(hours, scores):
             return torch.tensor(hours).reshape(-1, 1), torch.tensor(scores).reshape(-1, 1)
         """), "wrong dtype"),
+    ("to_column_tensors", "float64 from NumPy", _src("""
+        def to_column_tensors(hours, scores):
+            import numpy as np
+            x = torch.from_numpy(np.array(hours, dtype=float)).reshape(-1, 1)
+            y = torch.from_numpy(np.array(scores, dtype=float)).reshape(-1, 1)
+            return x, y
+        """), "float64 (double) where the course uses float32"),
     ("to_column_tensors", "hard-coded course data", _src(f"""
         def to_column_tensors(hours, scores):
             x = torch.tensor({[[float(h)] for h in HOURS]})
@@ -252,6 +259,19 @@ MISTAKES: list[tuple[str, str, str, str | None]] = [
                 losses.append(loss.item())
             return losses
         """), "momentum"),
+    ("train_model", "SGD with weight decay", _src("""
+        def train_model(model, x, y, lr, epochs):
+            loss_fn = torch.nn.MSELoss()
+            optimizer = torch.optim.SGD(model.parameters(), lr=lr, weight_decay=1e-2)
+            losses = []
+            for _ in range(epochs):
+                optimizer.zero_grad()
+                loss = loss_fn(model(x), y)
+                loss.backward()
+                optimizer.step()
+                losses.append(loss.item())
+            return losses
+        """), "weight decay: this is what sgd(..., weight_decay=0.01) does"),
     ("train_model", "per-sample SGD", _src("""
         def train_model(model, x, y, lr, epochs):
             loss_fn = torch.nn.MSELoss()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from autograder.checks import slips
 from autograder.checks.reference import Adam, f32, f32s, mean, mse, predict
 
 # The shared arithmetic is part of this module's interface (the checks use ref.mse etc.).
@@ -38,6 +39,7 @@ def train_linear(weight: float, bias: float, xs, ys, lr: float, epochs: int, var
       after ``zero_grad()``), or is missing, so the parameters never move;
     * ``adam``: ``torch.optim.Adam(params, lr)`` with its defaults instead of SGD;
     * ``momentum``: ``torch.optim.SGD(params, lr, momentum=0.9)``;
+    * ``weight_decay``: ``torch.optim.SGD(params, lr, weight_decay=slips.WEIGHT_DECAY_RATE)``;
     * ``per_sample``: one SGD step per data point (in order), the epoch's loss recorded as
       the mean of the per-point losses computed before each point's step.
     """
@@ -58,6 +60,8 @@ def train_linear(weight: float, bias: float, xs, ys, lr: float, epochs: int, var
             grad_w_acc += grad_w
             grad_b_acc += grad_b
             grad_w, grad_b = grad_w_acc, grad_b_acc
+        if variant == "weight_decay":  # torch's SGD: d_p = grad + weight_decay * p, in the step
+            grad_w, grad_b = grad_w + slips.WEIGHT_DECAY_RATE * weight, grad_b + slips.WEIGHT_DECAY_RATE * bias
         if adam is not None:
             step_w, step_b = adam.step(grad_w, grad_b, lr)
         elif variant == "momentum":

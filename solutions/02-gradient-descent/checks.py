@@ -6,6 +6,7 @@ that every mistake it can name is visible (:func:`autograder.checks.cases.draw`)
 
 from __future__ import annotations
 
+from autograder.checks import slips
 from autograder.checks.cases import Comparison, draw, random_points
 from autograder.selfcheck.api import expect_sequence, points
 from autograder.selfcheck.protocol import column_tensor as columns
@@ -35,7 +36,7 @@ from .public_checks import (
 # Learning rates the notebook uses (the stories' 0.005, 0.1, 1.05, and 1e-4 of earlier
 # versions of the example): a step with one of them hard-coded is named as such.
 STORY_LRS = (1e-4, 0.005, 0.1, 1.05)
-AFTER_STEP = "each loss is recorded after its step instead of before it"
+AFTER_STEP = slips.LOSS_AFTER_UPDATE  # the catalogue's one wording (a step is the update)
 ONE_STEP = "only one step was taken"
 
 

@@ -112,6 +112,20 @@ MISTAKES: list[tuple[str, str, str, str | None]] = [
             dL_db = residual.mean().item()
             return m - lr * dL_dm, b - lr * dL_db
         """), "factor 2 is missing from dl/db"),
+    ("gradient_descent_step", "both gradients without factor 2", _src("""
+        def gradient_descent_step(x, y, m, b, lr):
+            residual = m * x + b - y
+            dL_dm = (residual * x).mean().item()
+            dL_db = residual.mean().item()
+            return m - lr * dL_dm, b - lr * dL_db
+        """), "the factor 2 is missing (d/dm"),
+    ("gradient_descent_step", "gradients summed over the points", _src("""
+        def gradient_descent_step(x, y, m, b, lr):
+            residual = m * x + b - y
+            dL_dm = (2 * residual * x).sum().item()
+            dL_db = (2 * residual).sum().item()
+            return m - lr * dL_dm, b - lr * dL_db
+        """), "summed instead of averaged"),
     ("gradient_descent_step", "hard-coded lr 1e-4", _src("""
         def gradient_descent_step(x, y, m, b, lr):
             dL_dm, dL_db = mse_gradients(x, y, m, b)
@@ -130,7 +144,7 @@ MISTAKES: list[tuple[str, str, str, str | None]] = [
                 m, b = gradient_descent_step(x, y, m, b, lr)
                 losses.append(mse_loss(y, m * x + b))
             return m, b, losses
-        """), "recorded after its step"),
+        """), "recorded after the update"),
     ("gradient_descent", "only one step kept", _src("""
         def gradient_descent(x, y, m, b, lr, steps):
             losses = []

@@ -64,7 +64,8 @@ def step_variants(xs, ys, m: float, b: float, lr: float, other_lrs=()) -> dict[s
             (new_m, b - lr * gradients(xs, ys, new_m, b)[1]),
         "the step goes uphill (+ lr * gradient instead of -)": (m + lr * dm, b + lr * db),
         "the learning rate is ignored": (m - dm, b - db),
-        "the factor 2 is missing from the gradients": (m - lr * dm / 2, b - lr * db / 2),
+        slips.MISSING_TWO: (m - lr * dm / 2, b - lr * db / 2),
+        slips.MISSING_ONE_OVER_N: (m - lr * dm * len(xs), b - lr * db * len(xs)),
         "the factor 2 is missing from dL/db": (new_m, b - lr * db / 2),
     }
     for other in other_lrs:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 
-from autograder.checks.reference import f32, f32s, mean, mt19937
+from autograder.checks import slips
+from autograder.checks.reference import Adam, f32, f32s, mean, mt19937
 from autograder.checks.reference import randperm as torch_randperm
 
 __all__ = [
@@ -125,11 +126,14 @@ def fit_line(xs, ys, loss: str, lr: float, steps: int, delta: float = 1.0, *, va
     """Full-batch gradient descent on the mean loss of w * x + b, from (0, 0); ``steps`` updates.
 
     ``variant`` reproduces a slip: ``l1_sign`` (the sign term's gradient negated), ``no_zero_grad``
-    (the gradients accumulate), ``steps_minus_one`` / ``steps_plus_one``. ``trace`` collects every
+    (the gradients accumulate), ``weight_decay`` (``SGD(..., weight_decay=slips.WEIGHT_DECAY_RATE)``),
+    ``momentum`` (``SGD(..., momentum=0.9)``), ``adam`` (``torch.optim.Adam`` with its defaults),
+    ``steps_minus_one`` / ``steps_plus_one``. ``trace`` collects every
     residual the fit computes (for :func:`kink_margin`).
     """
     w = b = 0.0
     acc_w = acc_b = 0.0
+    optimizer = _Optimizer(variant)
     steps = steps - 1 if variant == "steps_minus_one" else steps + 1 if variant == "steps_plus_one" else steps
     for _ in range(steps):
         rs = [w * x + b - y for x, y in zip(xs, ys)]
@@ -140,8 +144,31 @@ def fit_line(xs, ys, loss: str, lr: float, steps: int, delta: float = 1.0, *, va
         if variant == "no_zero_grad":
             acc_w, acc_b = acc_w + g_w, acc_b + g_b
             g_w, g_b = acc_w, acc_b
-        w, b = w - lr * g_w, b - lr * g_b
+        step_w, step_b = optimizer.step(w, b, g_w, g_b, lr)
+        w, b = w - step_w, b - step_b
     return w, b
+
+
+class _Optimizer:
+    """The step torch.optim takes for a ``variant``: plain SGD, or the catalogue's other optimisers."""
+
+    def __init__(self, variant: str):
+        self.variant = variant
+        self.adam = Adam() if variant == "adam" else None
+        self.velocity = None
+
+    def step(self, w: float, b: float, g_w: float, g_b: float, lr: float) -> tuple[float, float]:
+        if self.variant == "weight_decay":  # torch's SGD: d_p = grad + weight_decay * p, in the step
+            g_w, g_b = g_w + slips.WEIGHT_DECAY_RATE * w, g_b + slips.WEIGHT_DECAY_RATE * b
+        if self.variant == "momentum":  # torch's SGD momentum: the buffer starts as the first gradient
+            beta = slips.MOMENTUM_BETA
+            self.velocity = (g_w, g_b) if self.velocity is None else (beta * self.velocity[0] + g_w,
+                                                                      beta * self.velocity[1] + g_b)
+            g_w, g_b = self.velocity
+        if self.adam is not None:
+            step_w, step_b = self.adam.step(g_w, g_b, lr)
+            return step_w, step_b
+        return lr * g_w, lr * g_b
 
 
 def kink_margin(xs, ys, loss: str, lr: float, steps: int, delta: float) -> float:
@@ -174,8 +201,10 @@ def fit_line_variants(xs, ys, loss: str, lr: float, steps: int, delta: float,
     if loss == "l1":
         variants["the Huber loss is used where the L1 loss was asked for"] = \
             list(fit_line(xs, ys, "huber", lr, steps, delta))
-    variants["the gradients accumulate: zero them (optimizer.zero_grad()) before every backward()"] = \
-        list(fit_line(xs, ys, loss, lr, steps, delta, variant="no_zero_grad"))
+    variants[slips.NO_ZERO_GRAD] = list(fit_line(xs, ys, loss, lr, steps, delta, variant="no_zero_grad"))
+    variants[slips.WEIGHT_DECAY] = list(fit_line(xs, ys, loss, lr, steps, delta, variant="weight_decay"))
+    variants[slips.MOMENTUM] = list(fit_line(xs, ys, loss, lr, steps, delta, variant="momentum"))
+    variants[slips.ADAM] = list(fit_line(xs, ys, loss, lr, steps, delta, variant="adam"))
     variants["one update too few: take exactly `steps` steps"] = \
         list(fit_line(xs, ys, loss, lr, steps, delta, variant="steps_minus_one"))
     variants["one update too many: take exactly `steps` steps"] = \
@@ -212,7 +241,8 @@ def validation_curve(w: float, b: float, xs, ys, n_val: int, lr: float, epochs: 
     rows validate), ``on_train`` (the "validation" loss is measured on the training rows),
     ``before_step`` (measured before the epoch's step), ``swapped`` (trained on the validation
     rows, measured on the others), ``all_rows`` (trained on every row: the validation rows leak
-    into training), ``no_zero_grad`` (gradients accumulate).
+    into training), ``no_zero_grad`` (gradients accumulate), and the optimisers of the catalogue
+    (``weight_decay``, ``momentum``, ``adam``, as in :func:`fit_line`).
     """
     n = len(xs)
     perm = list(range(n)) if variant == "no_shuffle" else randperm(n, seed)
@@ -223,10 +253,15 @@ def validation_curve(w: float, b: float, xs, ys, n_val: int, lr: float, epochs: 
     measure = train if variant == "on_train" else val
     losses = []
     acc_w = acc_b = 0.0
+    optimizer = _Optimizer(variant)
     for _ in range(epochs):
         if variant == "before_step":
             losses.append(_mse_rows(w, b, xs, ys, measure))
         new_w, new_b = _mse_step(w, b, xs, ys, fit_rows, lr)
+        if variant in ("momentum", "adam", "weight_decay"):
+            rs = [w * xs[i] + b - ys[i] for i in fit_rows]
+            step_w, step_b = optimizer.step(w, b, 2 * mean(r * xs[i] for r, i in zip(rs, fit_rows)), 2 * mean(rs), lr)
+            new_w, new_b = w - step_w, b - step_b
         if variant == "no_zero_grad":
             acc_w, acc_b = acc_w + (w - new_w), acc_b + (b - new_b)
             new_w, new_b = w - acc_w, b - acc_b

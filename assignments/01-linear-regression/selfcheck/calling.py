@@ -5,7 +5,9 @@ see exactly the same JSON for the same function. Everything the student's code d
 caught here and reported as data: an exception (with the student's own frames and a hint
 for the usual autograd slips), a timeout, a value that cannot be read, PyTorch's warnings.
 Nothing is counted or spied on: a check judges what comes back, and what the arguments
-carry after the call, never state that the student's code could write to.
+carry after the call, never state that the student's code could write to. The one thing
+recorded is whether the function showed a figure itself (``plt.show()``): it adds a note to
+the verdict, never a point lost or won.
 """
 
 from __future__ import annotations
@@ -132,6 +134,56 @@ def hint_for(error: BaseException, text: str) -> str:
     return ""
 
 
+# How a checked function can show a figure itself, as the reply names it (``"shown"``). A check
+# adds a note to its verdict (api.show_note): in the student's notebook plt.show() shows the
+# figure and closes it (the inline backend), so the code that uses the returned figure after
+# the call gets a closed, or (plt.gcf() after show) an empty one.
+SHOW_CALLS = ("plt.show()", "display()")
+
+
+@contextlib.contextmanager
+def shows_recorded(seen: list):
+    """While the block runs, ``plt.show()`` shows nothing and appends ``"plt.show()"`` to ``seen``.
+
+    The figure stays open for the check to read (a check judges the figure the function returns).
+    Only ``matplotlib.pyplot.show`` is replaced, and only if pyplot is imported already: a
+    notebook imports it in its setup cell, the sandbox's worker before any student code. Being
+    recorded is no evidence of anything: it only adds a note, never changes a point.
+    """
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    original = pyplot.show if pyplot else None
+
+    def show(*args, **kwargs) -> None:
+        if not seen:
+            seen.append(SHOW_CALLS[0])
+
+    if pyplot:
+        pyplot.show = show
+    _RECORDING.append(seen)
+    try:
+        yield
+    finally:
+        _RECORDING.pop()  # this block's own list: blocks nest, last in first out
+        if pyplot:
+            pyplot.show = original
+
+
+# The calls being recorded now (shows_recorded): display_in_grading records into the innermost.
+_RECORDING: list[list[str]] = []
+
+
+def display_in_grading(*objects, **kwargs) -> None:
+    """``display`` in the grader's sandbox, where no IPython runs.
+
+    In a notebook IPython makes ``display`` a builtin, so a cell or a function may call it without
+    importing it; without this name in the sandbox's namespace such a function would raise
+    NameError in grading only. It shows nothing (nobody sees the sandbox's output); during a
+    checked call it is recorded, as ``plt.show()`` is, for the note.
+    """
+    if _RECORDING and not _RECORDING[-1]:
+        _RECORDING[-1].append(SHOW_CALLS[1])
+
+
 def invoke(namespace: dict, name: str, args: list, kwargs: dict | None = None, *,
            render: bool = False, seconds: float | None = None) -> dict:
     """Call ``namespace[name]`` on decoded ``args``; describe what happened as JSON data.
@@ -153,7 +205,8 @@ def invoke(namespace: dict, name: str, args: list, kwargs: dict | None = None, *
     try:
         # Warnings are recorded, not printed: a warning is no wrong answer, and printed to
         # stderr it would fail the cell under nbgrader. A failing check shows them.
-        with warnings.catch_warnings(record=True) as caught, time_limit(seconds):
+        shown: list[str] = []
+        with warnings.catch_warnings(record=True) as caught, shows_recorded(shown), time_limit(seconds):
             warnings.simplefilter("always")
             value = function(*decoded, **decoded_kwargs)
     except NotImplementedError:
@@ -173,12 +226,15 @@ def invoke(namespace: dict, name: str, args: list, kwargs: dict | None = None, *
                 "error_type": type(error).__name__}
     try:
         with time_limit(seconds):
-            return {
+            reply = {
                 "ok": True,
                 "value": encode(value, render=render),
                 "args": [encode(arg) if isinstance(spec, dict) else None for arg, spec in zip(decoded, args)],
                 "warnings": [_first_line(w.message, 300) for w in caught[:3]],
             }
+            if shown:
+                reply["shown"] = shown[0]
+            return reply
     except BaseException as error:
         return {"ok": False, "kind": "error",
                 "message": f"the value returned by `{name}` could not be read ({type(error).__name__})"}

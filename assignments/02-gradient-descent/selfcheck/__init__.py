@@ -38,8 +38,10 @@ class LocalStudent(api.Student):
     def request(self, name, args, kwargs, render):
         pyplot = sys.modules.get("matplotlib.pyplot")
         figures_before = set(pyplot.get_fignums()) if pyplot else set()
-        with _seeded(), figures_not_shown():
+        with _seeded(), figures_not_shown() as displayed:
             reply = invoke(self.namespace, name, args, kwargs, render=render, seconds=self.seconds)
+        if reply.get("ok") and displayed and "shown" not in reply:
+            reply["shown"] = displayed[0]  # display() is seen only here, in IPython (plt.show() by invoke)
         pyplot = sys.modules.get("matplotlib.pyplot")
         for number in set(pyplot.get_fignums()) - figures_before if pyplot else ():
             pyplot.close(number)  # a check's figure must not show up under the student's cell
@@ -119,9 +121,16 @@ def check(question: str, namespace: dict | None = None) -> None:
 
 def done(*questions: str, namespace: dict | None = None) -> bool:
     """True when every named function passes its public checks; otherwise say what to finish."""
-    missing = [q for q in questions if not all(r.status == api.PASSED for r in _run(q, namespace))]
+    missing, said = [], []
+    for question in questions:
+        results = _run(question, namespace)
+        if not all(r.status == api.PASSED for r in results):
+            missing.append(question)
+        said += [note for r in results for note in api.notes(r.message) if note not in said]
     if missing:
         print(f"(skipped: {_needs(missing)}, then run this cell again.)")
+    for note in said:  # e.g. the figure below is closed or empty because the function showed it itself
+        print(f"({api.NOTE}{note})")
     return not missing
 
 

@@ -107,6 +107,7 @@ def run_check(fn, student) -> CheckResult:
     started = time.perf_counter()
     status, message, mistake = PASSED, "ok", None
     _take_warnings(student)  # only this check's calls speak in its verdict
+    _take_shown(student)
     try:
         fn(student)
     except CheckFailed as failure:
@@ -126,6 +127,9 @@ def run_check(fn, student) -> CheckResult:
             message = (f"{SHAPES_FIRST} PyTorch warned: " + " | ".join(shapes) + f". What the check saw: {message}")
         if others:
             message += " PyTorch warned: " + " | ".join(others)
+    for name, call in _take_shown(student).items():
+        end = "" if message.endswith((".", "?", "!")) else "."
+        message += end + ("\n" if "\n" in message else " ") + NOTE + show_note(name, call)
     awarded = fn.points if status == PASSED else 0
     return CheckResult(
         name=fn.__name__, question=fn.question, points=awarded, max_points=fn.points,
@@ -137,6 +141,33 @@ def run_check(fn, student) -> CheckResult:
 SHAPES_FIRST = ("Shapes first: two tensors of different shapes met and PyTorch broadcast them, so every value "
                 "after that is off (e.g. model(x) is (N, 1) and y is (N,) after a .squeeze() or .view(-1): give "
                 "both the same shape).")
+
+
+# A note in a verdict: something the student should change that costs no point. It travels in the
+# check's message (the self-check, feedback.html and results.json all show the message).
+NOTE = "Note (no point lost): "
+
+
+def show_note(name: str, call: str) -> str:
+    """Why a checked function should not show its figure itself (``call``: one of calling.SHOW_CALLS)."""
+    if call == "display()":
+        return (f"{name} calls display(): in your notebook its figure is then shown twice, once inside the "
+                "function and once by the code that uses it. Return the figure instead of showing it; the story "
+                "cell after the check shows it.")
+    return (f"{name} calls {call}: in your notebook that shows the figure and closes it, so the code that uses "
+            "the returned figure afterwards (the story cell gives it a title and shows it) gets a closed figure, "
+            "or an empty one if it was taken with plt.gcf() after the show. Return the figure instead of "
+            "showing it; the story cell after the check shows it.")
+
+
+def notes(message: str) -> list[str]:
+    """The notes a verdict's message carries (see NOTE), without their prefix."""
+    return [part.strip() for part in str(message).split(NOTE)[1:]]
+
+
+def _take_shown(student) -> dict[str, str]:
+    """{function name: how it showed a figure} for the calls since the last take."""
+    return getattr(student, "__dict__", {}).pop("_shown_seen", None) or {}
 
 
 def _take_warnings(student) -> list[str]:
@@ -394,6 +425,9 @@ class Student:
         said = reply.get("warnings")
         if isinstance(said, list):
             self.__dict__.setdefault("_warnings_seen", []).extend(str(w) for w in said[:3])
+        shown = reply.get("shown")
+        if isinstance(shown, str):  # checked at the boundary (sandbox/replies.py): one of calling.SHOW_CALLS
+            self.__dict__.setdefault("_shown_seen", {}).setdefault(str(name), shown)
         if not reply.get("ok"):
             message = str(reply.get("message", "no value came back"))
             where = reply.get("traceback")

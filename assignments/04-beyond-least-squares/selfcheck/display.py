@@ -6,7 +6,7 @@ import contextlib
 import html
 import sys
 
-from .api import NOT_ATTEMPTED, PASSED
+from .api import NOT_ATTEMPTED, NOTE, PASSED, notes
 
 _MARK = {PASSED: "✔", NOT_ATTEMPTED: "…"}
 _COLOUR = {PASSED: "#1a7f37", NOT_ATTEMPTED: "#6e7781"}
@@ -18,9 +18,20 @@ def as_text(question: str, results) -> str:
     if results and all(r.status == NOT_ATTEMPTED for r in results):
         return f"{question}: not implemented yet. Write the function above, run its cell, then run this check again."
     for r in results:
-        message = str(r.message).replace("\n", "\n      ")  # a traceback's lines stay under their check
+        message = _verdict(r.message).replace("\n", "\n      ")  # a traceback's lines stay under their check
         lines.append(f"  {_MARK.get(r.status, '✘')} {r.name.removeprefix('test_').replace('_', ' ')}: {message}")
+    lines += [f"  {NOTE}{note}" for note in _notes(results)]
     return "\n".join(lines)
+
+
+def _verdict(message) -> str:
+    """A check's message without its notes (they are shown once under the question's checks)."""
+    return str(message).split(NOTE)[0].rstrip()
+
+
+def _notes(results) -> list[str]:
+    """The notes of a question's checks, each once (two checks calling one function note it twice)."""
+    return list(dict.fromkeys(note for r in results for note in notes(r.message)))
 
 
 def as_html(question: str, results) -> str:
@@ -32,12 +43,14 @@ def as_html(question: str, results) -> str:
     colour = _COLOUR[PASSED] if passed == len(results) else "#cf222e"
     rows = "".join(
         f'<li style="color:{_COLOUR.get(r.status, "#cf222e")};white-space:pre-wrap">{_MARK.get(r.status, "✘")} '
-        f"<b>{html.escape(r.name.removeprefix('test_').replace('_', ' '))}</b>: {html.escape(r.message)}</li>"
+        f"<b>{html.escape(r.name.removeprefix('test_').replace('_', ' '))}</b>: {html.escape(_verdict(r.message))}</li>"
         for r in results
     )
+    said = "".join(f'<div style="color:#9a6700;white-space:pre-wrap">{html.escape(NOTE + note)}</div>'
+                   for note in _notes(results))
     return (f'<div class="dlbasics-check" style="border-left:4px solid {colour};padding:4px 10px">'
             f"<b>{html.escape(question)}</b>: {passed}/{len(results)} checks passed"
-            f'<ul style="margin:4px 0">{rows}</ul></div>')
+            f'<ul style="margin:4px 0">{rows}</ul>{said}</div>')
 
 
 def show(question: str, results) -> None:
@@ -63,10 +76,14 @@ def figures_not_shown():
     then shows it once more), and JupyterLab's inline ``show`` would close the student's
     other open figures. A check judges the figure the function returns; the student sees
     it when their own code calls the function.
+
+    Yields a list that holds ``"display()"`` afterwards if the function displayed something
+    (IPython only): the check then adds a note (see ``api.show_note``). ``plt.show()`` is
+    recorded where the call is made (``calling.shows_recorded``), in grading too.
     """
     pyplot = sys.modules.get("matplotlib.pyplot")
     show = pyplot.show if pyplot else None
-    captured = contextlib.nullcontext()
+    captured = None
     try:
         from IPython import get_ipython
 
@@ -79,9 +96,12 @@ def figures_not_shown():
         pass
     if pyplot:
         pyplot.show = _show_nothing
+    shown: list[str] = []
     try:
-        with captured:
-            yield
+        with captured if captured is not None else contextlib.nullcontext() as held:
+            yield shown
+        if held is not None and held.outputs:
+            shown.append("display()")
     finally:
         if pyplot:
             pyplot.show = show
