@@ -155,7 +155,7 @@ LR, EPOCHS, LAST, T, SEEDS = 0.1, 100, 50, 10, (1, 2, 3)
 # a float32 DataLoader loop: under 2e-5 in the excess MSE, 2e-6 in the slope and 1e-4 in the
 # intercept), and the notebook prints 4 decimals (5e-5 more): the tolerances below are several
 # times that, and far below any difference a wrong schedule, batch size or average makes (the
-# floors differ by factors of ten; one epoch fewer in the average moves the first by about 0.01).
+# floors differ by factors of ten; one epoch fewer in the average moves the first by 0.07).
 FLOOR_ABS, FLOOR_REL = 5e-4, 1e-3
 SLOPE_ABS, INTERCEPT_ABS = 2e-4, 2e-3
 
