@@ -140,6 +140,13 @@ def test_the_centring_question_quotes_only_computed_numbers():
         computed["minutes, 60 x"]["rate"], computed["minutes, 60 x"]["condition"], f"{_rate_ratio():.0f}", "3600",
     }
     assert computed["standardised"]["condition"] == "1" and computed["standardised minutes"]["rate"] == "1"
+    # In words in the model answer: centring alone allows "about five times" the raw rate, and the
+    # intercept's direction then needs "hundreds of steps" (to shrink tenfold at that rate).
+    raw_rate = 2 / _eigenvalues(cases["raw hours"])[1]
+    words = " ".join(model.split())
+    assert f"about five times the raw hours' {raw_rate:.3g}" in words and "hundreds of steps" in words
+    assert round(centred_rate / raw_rate) == 5
+    assert 100 <= math.log(0.1) / math.log(1 - centred_rate * 2) < 1000
     assert f"{2 * std ** 2:.4g}" == computed["centred only, x - mean"]["a"]  # the 2s² of the model answer
     assert needed <= _numbers(model), needed - _numbers(model)
     for text in (model, rubric):
