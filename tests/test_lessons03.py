@@ -283,6 +283,23 @@ def test_the_three_constant_rate_lines_are_the_recomputed_ones(printed, noise_fl
         assert _close(numbers, line), (numbers, line)
 
 
+def test_lambdalr_stepped_once_per_epoch_gives_the_cells_decaying_rates(cells):
+    """The text says torch's LambdaLR(optimizer, lambda e: 1 / (1 + e / T)), stepped once at the end of
+    every epoch, gives the rates the cell uses: the rate of each epoch, read from the optimizer."""
+    import torch
+
+    intro = next(_source(c) for c in cells if c.metadata["nbgrader"]["grade_id"] == "md_noise_floor_intro")
+    assert "`torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: 1 / (1 + e / T))`" in intro
+    optimizer = torch.optim.SGD(torch.nn.Linear(1, 1).parameters(), lr=LR)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: 1 / (1 + e / T))
+    rates = []
+    for _ in range(EPOCHS):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()  # the epoch's steps (no gradients here: the rate is what is read)
+        scheduler.step()
+    assert rates == pytest.approx([SETTINGS[DECAYING][1](e) for e in range(EPOCHS)], rel=1e-12)
+
+
 def test_one_epoch_per_call_keeps_the_order_of_one_call(printed):
     """The noise-floor cell calls train_minibatch one epoch at a time with one generator: seed 1's line at
     the constant rate is the one the cell above printed from one call with every epoch."""
