@@ -124,7 +124,7 @@ def test_gradient_descent_checks_the_posts_loss_and_labels_its_rates():
     assert "lr = 0.1 (moderate)" in rates and "( " not in rates
 
 
-@pytest.mark.parametrize("assignment_id", ["01-linear-regression", "02-gradient-descent"])
+@pytest.mark.parametrize("assignment_id", sorted(ASSIGNMENTS))
 def test_written_questions_have_a_rubric_and_nothing_gives_them_away_before_the_answer(assignment_id):
     """Each written answer cell carries a grader's rubric and is followed by a "once you have answered" stop."""
     import nbformat
