@@ -126,6 +126,20 @@ MUTATIONS = [
     Mutation("folder-may-start-with-a-dot", "autograder/grading/intake.py",
              '(i or byte != ord("."))', "True",
              "tests/test_broken.py", "folder_names"),
+    # --- this round (issues 21, 22, 24) ----------------------------------------------------------------
+    Mutation("worker-objects-not-frozen", "autograder/sandbox/worker.py",
+             "    gc.freeze()\n", "    pass\n",
+             "tests/test_worker_warm.py", "warmed_up"),
+    Mutation("late-marker-counts-against-an-extension", "autograder/report/outputs.py",
+             "and due is not None and not extension:", "and due is not None:",
+             "tests/test_lms_downloads.py", "extension"),
+    Mutation("rename-forgets-anonymity", "autograder/cli/rename.py",
+             "parser.set_defaults(release=False, anonymous=None)",
+             "parser.set_defaults(release=False, anonymous=False)",
+             "tests/test_report_text.py", "drop_and_rename"),
+    Mutation("histogram-reused-whatever-the-totals", "autograder/report/summary.py",
+             'image.format == "PNG" and image.info.get(HISTOGRAM_KEY) == key', 'image.format == "PNG"',
+             "tests/test_summary.py", "histogram"),
 ]
 
 
