@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from autograder.checks import slips
 from autograder.checks.cases import Comparison, draw, random_points
-from autograder.selfcheck.api import called_with, points
+from autograder.selfcheck.api import NOT_IN_PLACE, called_with, losses_variants, points, trained_variants
 from autograder.selfcheck.protocol import column_tensor as columns
 from autograder.selfcheck.protocol import tensor
 
@@ -25,7 +25,6 @@ from .public_checks import (
     ELEMENTWISE_REL,
     FIT_REL,
     HOURS,
-    NOT_IN_PLACE,
     PARAM_ABS,
     PLOT_LINE,
     SCORES,
@@ -77,8 +76,7 @@ def training_expected(start, xs, ys, lr: float, epochs: int) -> dict:
 
 def training_comparisons(expected: dict) -> list[Comparison]:
     """The two comparisons ``judge_training`` makes (losses alone; losses and model)."""
-    losses_only = {n: v["losses"] for n, v in expected["variants"].items() if n != NOT_IN_PLACE}
-    combined = {n: v["losses"] + v["params"] for n, v in expected["variants"].items()}
+    losses_only, combined = losses_variants(expected), trained_variants(expected)
     return [Comparison(expected["losses"], losses_only, TRAJECTORY_REL),
             Comparison(expected["losses"] + expected["params"], combined, TRAJECTORY_REL, PARAM_ABS)]
 

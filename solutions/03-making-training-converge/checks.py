@@ -12,14 +12,13 @@ import math
 
 from autograder.checks import slips
 from autograder.checks.cases import Comparison, draw, random_points
-from autograder.selfcheck.api import points
+from autograder.selfcheck.api import NOT_IN_PLACE, losses_variants, points, trained_variants
 from autograder.selfcheck.protocol import column_tensor as columns
 from autograder.selfcheck.protocol import tensor
 
 from . import reference as ref
 from .public_checks import (
     HOURS,
-    NOT_IN_PLACE,
     PARAM_ABS,
     RATE_REL,
     SCORES,
@@ -107,8 +106,7 @@ def minibatch_expected(start, xs, ys, lr: float, epochs: int, batch_size: int, s
 
 def minibatch_comparisons(expected: dict) -> list[Comparison]:
     """The two comparisons ``judge_minibatch`` makes (losses alone; losses and model)."""
-    losses_only = {n: v["losses"] for n, v in expected["variants"].items() if n != NOT_IN_PLACE}
-    combined = {n: v["losses"] + v["params"] for n, v in expected["variants"].items()}
+    losses_only, combined = losses_variants(expected), trained_variants(expected)
     return [Comparison(expected["losses"], losses_only, TRAJECTORY_REL),
             Comparison(expected["losses"] + expected["params"], combined, TRAJECTORY_REL, PARAM_ABS)]
 

@@ -7,8 +7,10 @@ for random inputs (see the 01 module's docstring).
 """
 
 from ..api import (
+    NOT_IN_PLACE,
     CheckFailed,
     as_float,
+    as_float32,
     as_floats,
     as_items,
     as_numbers,
@@ -16,9 +18,12 @@ from ..api import (
     describe,
     expect_close,
     expect_sequence,
+    losses_variants,
     points,
     require,
     tensor_values,
+    trained_params,
+    trained_variants,
 )
 from ..expected import expected_values
 from ..protocol import column_tensor, generator, linear, tensor
@@ -76,8 +81,6 @@ RATE_REL = 2e-5
 TRAJECTORY_REL = 1e-3
 PARAM_ABS = 1e-4
 
-NOT_IN_PLACE = ("the model you were given is not trained: it still has its initial weight and bias "
-                "(train `model` itself; do not create a new model or train a copy)")
 PER_BATCH = ("one loss per batch was recorded: return one per epoch, the mean of that epoch's batch losses")
 NOT_MINIBATCH = ("the losses or the trained weights are not those of mini-batch SGD over "
                  "DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True, generator=generator) "
@@ -144,21 +147,6 @@ def judge_rate(value: dict, expected: float, variants: dict, *, what: str, show_
                  variants=variants, show_expected=show_expected)
 
 
-def as_float32(x: float) -> float:
-    """``x`` as a float32 parameter holds it (the start values we pass in are stored in float32)."""
-    import struct
-
-    return struct.unpack("f", struct.pack("f", x))[0]
-
-
-def trained_params(reply: dict) -> list[float]:
-    """The weight and bias of the model passed in, as it came back after the call."""
-    params = (reply["args"][0] or {}).get("params", {})
-    # Parameters require grad by nature: that rule is for values the student returns.
-    return [as_float({**params.get(name, {"t": "none"}), "requires_grad": False}, f"the model's {name}")
-            for name in ("weight", "bias")]
-
-
 def judge_minibatch(reply: dict, expected: dict, start: tuple[float, float], *, what: str, with_model: bool,
                     show_expected: bool = True) -> None:
     """``train_minibatch`` returned one loss per epoch along mini-batch SGD's trajectory.
@@ -179,11 +167,11 @@ def judge_minibatch(reply: dict, expected: dict, start: tuple[float, float], *, 
     otherwise = (NOT_MINIBATCH_LATER if first_right else NOT_MINIBATCH) if moved else NOT_IN_PLACE
     names = [f"the loss of epoch {i}" for i in range(epochs)]
     if not with_model:
-        variants = {name: v["losses"] for name, v in expected["variants"].items() if name != NOT_IN_PLACE}
+        variants = losses_variants(expected)
         expect_sequence(losses, expected["losses"], rel=TRAJECTORY_REL, what=what, variants=variants,
                         show_expected=show_expected, otherwise=otherwise if moved else None, names=names)
         return
-    variants = {name: v["losses"] + v["params"] for name, v in expected["variants"].items()}
+    variants = trained_variants(expected)
     expect_sequence(losses + params, expected["losses"] + expected["params"], rel=TRAJECTORY_REL, abs_=PARAM_ABS,
                     what=what, variants=variants, show_expected=show_expected, otherwise=otherwise,
                     names=names + ["the model's weight after training", "the model's bias after training"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from autograder.checks import slips
 from autograder.checks.cases import Comparison, draw, random_points
-from autograder.selfcheck.api import points
+from autograder.selfcheck.api import NOT_IN_PLACE, losses_variants, points, trained_variants
 from autograder.selfcheck.protocol import column_tensor as columns
 from autograder.selfcheck.protocol import tensor
 
@@ -33,7 +33,6 @@ from .public_checks import (
     HUBER_REL,
     HUBER_TARGETS,
     HUNDREDS,
-    NOT_IN_PLACE,
     PLANE_REL,
     PLANE_X,
     PLANE_Y,
@@ -118,8 +117,7 @@ def validation_expected(start, xs, ys, n_val, lr, epochs, seed) -> dict:
 
 def validation_comparisons(expected: dict) -> list[Comparison]:
     """The two comparisons ``judge_validation`` makes (losses alone; losses and model)."""
-    losses_only = {n: v["losses"] for n, v in expected["variants"].items() if n != NOT_IN_PLACE}
-    combined = {n: v["losses"] + v["params"] for n, v in expected["variants"].items()}
+    losses_only, combined = losses_variants(expected), trained_variants(expected)
     return [Comparison(expected["losses"], losses_only, VAL_REL, VAL_ABS),
             Comparison(expected["losses"] + expected["params"], combined, VAL_REL, VAL_ABS)]
 

@@ -264,6 +264,40 @@ def as_float(value: dict, what: str = "the result", *, item: bool = False) -> fl
     return _finite(number, what)
 
 
+# --- a model trained in place (the training checks of 01, 03 and 04) ----------------------------
+
+# The named mistake of a training function that leaves the model it was given untouched: its
+# losses can all be right (a copy was trained), so only the model passed in shows it.
+NOT_IN_PLACE = ("the model you were given is not trained: it still has its initial weight and bias "
+                "(train `model` itself; do not create a new model or train a copy)")
+
+
+def as_float32(x: float) -> float:
+    """``x`` as a float32 parameter holds it (the start values we pass in are stored in float32)."""
+    import struct
+
+    return struct.unpack("f", struct.pack("f", x))[0]
+
+
+def trained_params(reply: dict) -> list[float]:
+    """The weight and bias of the model passed in (the call's first argument), as it came back after the call."""
+    params = (reply["args"][0] or {}).get("params", {})
+    # Parameters require grad by nature: that rule is for values the student returns.
+    return [as_float({**params.get(name, {"t": "none"}), "requires_grad": False}, f"the model's {name}")
+            for name in ("weight", "bias")]
+
+
+def losses_variants(expected: dict) -> dict:
+    """The named mistakes as the losses alone show them (``expected["variants"]``: name -> {"losses",
+    "params"}); not NOT_IN_PLACE, whose losses are the right ones."""
+    return {name: v["losses"] for name, v in expected["variants"].items() if name != NOT_IN_PLACE}
+
+
+def trained_variants(expected: dict) -> dict:
+    """The named mistakes as the losses and the model passed in show them together."""
+    return {name: v["losses"] + v["params"] for name, v in expected["variants"].items()}
+
+
 def _size(shape) -> int:
     size = 1
     for dim in shape:

@@ -13,6 +13,7 @@ check can name is therefore visible here first, except an answer hard-coded for 
 from ..api import (
     CheckFailed,
     as_float,
+    as_float32,
     as_floats,
     as_items,
     as_numbers,
@@ -21,9 +22,12 @@ from ..api import (
     describe,
     expect_close,
     expect_sequence,
+    losses_variants,
     points,
     require,
     tensor_values,
+    trained_params,
+    trained_variants,
 )
 from ..expected import expected_values
 from ..protocol import column_tensor, linear, tensor
@@ -69,8 +73,6 @@ PARAM_ABS = 1e-4
 # (relative rounding ~6e-8 of |y|), so 1e-4 * (1 + |y|) accepts any honest line and no other.
 LINE_REL = 1e-4
 
-NOT_IN_PLACE = ("the model you were given is not trained: it still has its initial weight and bias "
-                "(train `model` itself; do not create a new model or train a copy)")
 WRONG_FIRST_LOSS = ("the first loss is not the MSE of the model you were given: compute nn.MSELoss() of "
                     "model(x) and y, with the model passed in (not a new one)")
 NOT_SGD = ("the parameters change, but not as full-batch SGD with learning rate `lr` does: another optimiser "
@@ -193,31 +195,16 @@ def judge_training(reply: dict, expected: dict, start: tuple[float, float], *, w
     else:
         otherwise = NOT_SGD if moved else None
     if not with_model:
-        variants = {name: v["losses"] for name, v in expected["variants"].items() if name != NOT_IN_PLACE}
+        variants = losses_variants(expected)
         expect_sequence(losses, expected["losses"], rel=TRAJECTORY_REL, what=what, variants=variants,
                         show_expected=show_expected, otherwise=otherwise,
                         names=[f"the loss of epoch {i}" for i in range(epochs)])
         return
-    variants = {name: v["losses"] + v["params"] for name, v in expected["variants"].items()}
+    variants = trained_variants(expected)
     expect_sequence(losses + params, expected["losses"] + expected["params"], rel=TRAJECTORY_REL, abs_=PARAM_ABS,
                     what=what, variants=variants, show_expected=show_expected, otherwise=otherwise,
                     names=[f"the loss of epoch {i}" for i in range(epochs)] + ["the model's weight after training",
                                                                              "the model's bias after training"])
-
-
-def as_float32(x: float) -> float:
-    """``x`` as a float32 parameter holds it (the start values we pass in are stored in float32)."""
-    import struct
-
-    return struct.unpack("f", struct.pack("f", x))[0]
-
-
-def trained_params(reply: dict) -> list[float]:
-    """The weight and bias of the model passed in, as it came back after the call."""
-    params = (reply["args"][0] or {}).get("params", {})
-    # Parameters require grad by nature: that rule is for values the student returns.
-    return [as_float({**params.get(name, {"t": "none"}), "requires_grad": False}, f"the model's {name}")
-            for name in ("weight", "bias")]
 
 
 def call_training(student, start, xs, ys, lr, epochs) -> dict:

@@ -7,14 +7,19 @@ hidden checks, which call them with expected values the reference computes for r
 """
 
 from ..api import (
+    NOT_IN_PLACE,
     as_float,
+    as_float32,
     as_floats,
     as_numbers,
     describe,
     expect_close,
     expect_sequence,
+    losses_variants,
     points,
     require,
+    trained_params,
+    trained_variants,
 )
 from ..expected import expected_values
 from ..protocol import column_tensor, generator, linear, tensor
@@ -89,8 +94,6 @@ VAL_ABS = 1e-5
 # a whole term.
 PLANE_REL = 5e-4
 
-NOT_IN_PLACE = ("the model you were given is not trained: it still has its initial weight and bias "
-                "(train `model` itself; do not create a new model or train a copy)")
 NOT_SPLIT = ("the validation losses are not those of training on perm[n_val:] and measuring on perm[:n_val], "
              "with perm = torch.randperm(len(x), generator=generator) drawn once: check the split, that each "
              "epoch takes one step on the training rows before the validation loss is measured, and that the "
@@ -133,21 +136,6 @@ def judge_fit(value: dict, expected: dict, *, what: str, show_expected: bool = T
                     show_expected=show_expected, names=["the slope w", "the intercept b"])
 
 
-def as_float32(x: float) -> float:
-    """``x`` as a float32 parameter holds it (the start values we pass in are stored in float32)."""
-    import struct
-
-    return struct.unpack("f", struct.pack("f", x))[0]
-
-
-def trained_params(reply: dict) -> list[float]:
-    """The weight and bias of the model passed in, as it came back after the call."""
-    params = (reply["args"][0] or {}).get("params", {})
-    # Parameters require grad by nature: that rule is for values the student returns.
-    return [as_float({**params.get(name, {"t": "none"}), "requires_grad": False}, f"the model's {name}")
-            for name in ("weight", "bias")]
-
-
 def judge_validation(reply: dict, expected: dict, start: tuple[float, float], *, what: str, with_model: bool,
                      show_expected: bool = True) -> None:
     """``validation_curve`` returned one validation loss per epoch; with ``with_model``, the model is judged too.
@@ -161,13 +149,13 @@ def judge_validation(reply: dict, expected: dict, start: tuple[float, float], *,
             "wrong number of losses")
     names = [f"the validation loss after epoch {i + 1}" for i in range(epochs)]
     if not with_model:
-        variants = {name: v["losses"] for name, v in expected["variants"].items() if name != NOT_IN_PLACE}
+        variants = losses_variants(expected)
         expect_sequence(losses, expected["losses"], rel=VAL_REL, abs_=VAL_ABS, what=what, variants=variants,
                         show_expected=show_expected, otherwise=NOT_SPLIT, names=names)
         return
     params = trained_params(reply)
     moved = [as_float32(p) for p in start] != params
-    variants = {name: v["losses"] + v["params"] for name, v in expected["variants"].items()}
+    variants = trained_variants(expected)
     expect_sequence(losses + params, expected["losses"] + expected["params"], rel=VAL_REL, abs_=VAL_ABS,
                     what=what, variants=variants, show_expected=show_expected,
                     otherwise=NOT_SPLIT if moved else NOT_IN_PLACE,
