@@ -4,7 +4,7 @@ The worker imports torch, torch._dynamo and matplotlib once (about 330 000 objec
 child per submission. Unfrozen, a child's first full collection walked all of them (~140 ms) and,
 by touching them, copied their pages from the worker: a class of 40 took 10.2-10.9 s instead of
 7.4-7.9 s (docs/benchmarks.md, issue 21). The speed is measured in bench/, not here; this checks
-that the freeze is in place, from inside a child, as a submission sees it.
+that the freeze is in place, and the collector on, from inside a child, as a submission sees it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import re
 
 from autograder.sandbox.pool import Limits, Worker
 
-PROBE = "import gc\nraise RuntimeError(f'FROZEN {gc.get_freeze_count()} TRACKED {len(gc.get_objects())}')\n"
+PROBE = ("import gc\nraise RuntimeError(f'FROZEN {gc.get_freeze_count()} TRACKED {len(gc.get_objects())} "
+         "ENABLED {gc.isenabled()}')\n")
 
 
 def test_a_child_does_not_collect_what_its_worker_warmed_up():
@@ -24,9 +25,12 @@ def test_a_child_does_not_collect_what_its_worker_warmed_up():
     finally:
         worker.stop()
     message = " ".join(cell.get("message", "") for cell in session.cells)
-    found = re.search(r"FROZEN (\d+) TRACKED (\d+)", message)
+    found = re.search(r"FROZEN (\d+) TRACKED (\d+) ENABLED (\w+)", message)
     assert found, f"the probe did not report: {session.cells} {session.ended_message}"
     frozen, tracked = int(found.group(1)), int(found.group(2))
     # torch and matplotlib alone are far above 100 000 objects; what the child's collector still
     # walks is what the child made (a few thousand), not the worker's imports.
     assert frozen > 100_000 and tracked < frozen / 10, (frozen, tracked)
+    # The worker warms up with the collector off: a submission must have it on, or every cycle it
+    # makes stays until its memory limit ends it.
+    assert found.group(3) == "True", "the collector is off in a submission's process"

@@ -39,11 +39,19 @@ def warm_up() -> None:
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
+    # The feedback's picture: each child renders the student's figure to PNG (protocol.py); done once
+    # here with a title, labels and a legend, a child's first savefig is ~8 ms shorter (fonts, PIL's
+    # PNG writer; measured in a fork of a warmed process, issue 21).
+    import io
+
     fig, ax = plt.subplots()
     ax.scatter([1, 2], [1, 2], label="a")
     ax.plot([1, 2], [1, 2], label="b")
+    ax.set_title("t")
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
     ax.legend()
-    fig.canvas.draw()
+    fig.savefig(io.BytesIO(), format="png", dpi=60)
     plt.close("all")
 
     # Each child turns IPython syntax into Python itself (child.python_source), under its
@@ -329,19 +337,26 @@ def main() -> None:
     control = socket.socket(fileno=int(sys.argv[1]))
     # Only where each job has a uid of its own (a root grader) does the clean-up fork a helper.
     cleaner = Cleaner(control) if os.geteuid() == 0 else None
-    warm_up()
-    # Everything imported so far (torch, torch._dynamo, matplotlib: about 330 000 objects) lives as
-    # long as the worker: frozen out of the garbage collector, so a child's collections never walk
-    # them. Unfrozen, a child's first full collection took ~140 ms of a submission's time and wrote
-    # to every object's page, copying them all from the worker (bench/grade_speed.py, issue 21).
+    # Everything the warm-up imports (torch, torch._dynamo, matplotlib: about 330 000 objects) lives
+    # as long as the worker, so the collector is off while it is made (the imports ran 0.4-0.5 s
+    # faster without its passes over them) and then frozen out of it, without a last collection
+    # (150 ms; what it would have freed, ~11 000 objects, about 8 MB, stays with the worker). Then
+    # the collector is on again, for the worker and every child it forks, and never walks these
+    # objects: unfrozen, a child's first full collection took ~140 ms of a submission's time and, by
+    # touching every object, copied their pages from the worker (bench/grade_speed.py, issue 21).
+    # This is what the gc module's documentation advises for a process that forks without exec.
     import gc
 
-    gc.collect()
-    gc.freeze()
-    _not_dumpable()
+    gc.disable()
     from autograder.sandbox import syscalls
 
+    # The two probes fork this process: before the imports a fork costs about a millisecond, after
+    # them 20-30 ms each (torch's page tables).
     ready = {"ready": True, "pid": os.getpid(), "private_tmp": private_tmp_works(), "seccomp": syscalls.probe()}
+    warm_up()
+    gc.freeze()
+    gc.enable()
+    _not_dumpable()
     control.sendall(json.dumps(ready).encode() + b"\n")
     while True:
         # One small JSON line per job (id, uid, limits), with the child's socket attached;
