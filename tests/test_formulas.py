@@ -117,3 +117,40 @@ def test_review_pages_of_a_run_share_the_cache_under_the_output_folder(tmp_path)
                          formulas=formulas.Formulas(tmp_path / "formula-cache"))
     assert 'alt="y = m x + b"' in page
     assert len(list((tmp_path / "formula-cache").glob("*.png"))) == 1
+
+
+def test_the_review_pages_of_a_class_draw_their_formulas_in_one_child_started_before_any_page(tmp_path, monkeypatch):
+    # Each written question's page once started a child of its own (Python and matplotlib again); the
+    # review writer now starts one child for every page's formulas before the other writers write
+    # (report.write_all), and its pages then find them all in the cache (issue 21).
+    from types import SimpleNamespace
+
+    from autograder.checks import get_assignment
+    from autograder.grading.grade import load_template
+    from autograder.grading.result import WrittenAnswer
+    from autograder.report.context import Context
+
+    assignment = get_assignment("03-making-training-converge")  # two written questions
+    template = load_template(assignment)
+    questions = list(template.written)
+    assert len(questions) >= 2
+    results = [SimpleNamespace(student=f"s{i}", status="graded", written={
+        question: WrittenAnswer(2, f"See ${letter} + {n}$", untouched=False) for n, question in enumerate(questions)})
+        for i, letter in enumerate("abc")]
+    context = Context(assignment, template, results, {}, tmp_path / "out", seed="a seed for the pseudonyms")
+    started = []
+    real = formulas.Formulas._run_child
+
+    def counted(self, todo, keys, deadline):
+        started.append(sorted(todo))
+        return real(self, todo, keys, deadline)
+
+    monkeypatch.setattr(formulas.Formulas, "_run_child", counted)
+    review.start(context)
+    assert review.write(context) == []
+    assert len(started) == 1, started
+    # Every student's formula of every page, with the model answers' and rubrics'.
+    assert {f"{letter} + {n}" for letter in "abc" for n in range(len(questions))} <= set(started[0])
+    for n, question in enumerate(questions):
+        page = (tmp_path / "out" / "review" / f"{question}.html").read_text(encoding="utf-8")
+        assert f'alt="a + {n}"' in page and f'alt="c + {n}"' in page

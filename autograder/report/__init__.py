@@ -15,6 +15,14 @@ WRITERS = [feedback, gradescope, grades_csv, hidden, summary, review, similarity
 def write_all(context) -> list[tuple[str, Exception]]:
     """Run every writer; return what could not be written, by student (or by file for class-wide files)."""
     failed = []
+    # A writer whose slow part runs in another process (review: the formulas' child) starts it first:
+    # it runs on another CPU while the writers before it write (issue 21).
+    for writer in WRITERS:
+        if hasattr(writer, "start"):
+            try:
+                writer.start(context)
+            except (OSError, ValueError):
+                pass  # its write() starts it again, and what fails then is reported
     for writer in WRITERS:
         try:
             failed += writer.write(context)

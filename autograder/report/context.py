@@ -32,6 +32,10 @@ class Context:
 
 
 class Writer(Protocol):
-    """One output format: writes its files for ``context``; returns ``[(student, error), ...]``."""
+    """One output format: writes its files for ``context``; returns ``[(student, error), ...]``.
+
+    A writer may also have ``start(context)``: called before any writer writes, to start work that
+    runs in another process (the review pages' formulas), kept in ``context.cache`` for its
+    ``write``, which must also work when ``start`` was not called or failed."""
 
     def write(self, context: Context) -> list[tuple[str, Exception]]: ...

@@ -132,6 +132,7 @@ class Formulas:
         self.cache = cache
         self.renderer = renderer()
         self.drawn = 0  # formulas drawn by a child in this run (a rerun with a warm cache: 0)
+        self.children = 0  # children started in this run
 
     def _cached(self, digest: str) -> Drawn | None:
         for outcome in (PNG, TOO_LARGE, NOT_LATEX):
@@ -210,6 +211,7 @@ class Formulas:
             # matplotlib's font cache: kept with the formula cache, so a rerun's child starts faster.
             "MPLCONFIGDIR": str(self.cache / "matplotlib"),
         }
+        self.children += 1
         try:
             printed = subprocess.run(
                 [sys.executable, "-I", "-c", _CHILD, str(CHILD_ADDRESS_SPACE), str(FORMULA_SECONDS), str(self.cache)],

@@ -38,7 +38,9 @@ def pseudonym(student: str, seed: str) -> str:
     return "anon-" + hmac.new(seed.encode(), student.encode("utf-8", "surrogatepass"), "sha256").hexdigest()[:8]
 
 
-def write(context: Context) -> list[tuple[str, Exception]]:
+def _pages(context: Context) -> list[tuple]:
+    """Each written question's page: (question, max points, [(name shown, answer)], model, rubric,
+    untouched)."""
     from autograder.grading.grade import NO_SUBMISSION
     from autograder.notebook.fill import written_guides
 
@@ -47,8 +49,7 @@ def write(context: Context) -> list[tuple[str, Exception]]:
     def name(student: str) -> str:
         return pseudonym(student, context.seed) if context.anonymous else student
 
-    # The formulas of every page drawn in a child with limits and cached beside the pages (formulas.py).
-    formulas = Formulas(context.out / "formula-cache")
+    pages = []
     for question, max_points in context.template.written.items():
         shown = [r for r in context.results if question in r.written and not r.written[question].untouched]
         # Ordered by the name shown (the pseudonym when anonymous): never by the real id behind it.
@@ -56,6 +57,35 @@ def write(context: Context) -> list[tuple[str, Exception]]:
         untouched = sum(1 for r in context.results
                         if question in r.written and r.written[question].untouched and r.status != NO_SUBMISSION)
         model, rubric = guides.get(question, ("", ""))
+        pages.append((question, max_points, answers, model, rubric, untouched))
+    return pages
+
+
+def start(context: Context) -> None:
+    """Start drawing the formulas of every review page, in one child for the whole class (a child per
+    page started Python and matplotlib again for each written question). The child runs while the
+    other writers write (a thread waits for it): its 0.5-1 s of start-up and drawing is on another
+    CPU, not after everything else. :func:`write` waits for it."""
+    import threading
+
+    pages = _pages(context)
+    sources = [tex for _, _, answers, model, rubric, _ in pages
+               for text in (model, rubric, *(answer for _, answer in answers)) if text
+               for tex in math_sources(render_markdown(text))]
+    formulas = Formulas(context.out / "formula-cache")
+    drawing = threading.Thread(target=formulas.draw, args=(sources,), name="review formulas", daemon=True)
+    drawing.start()
+    context.cache["review"] = (pages, formulas, drawing)
+
+
+def write(context: Context) -> list[tuple[str, Exception]]:
+    if "review" not in context.cache:
+        start(context)
+    pages, formulas, drawing = context.cache.pop("review")
+    # The formulas of every page were drawn in a child with limits and cached beside the pages
+    # (formulas.py): each page below finds its own in the cache.
+    drawing.join()
+    for question, max_points, answers, model, rubric, untouched in pages:
         write_atomic(context.out / "review" / f"{question}.html",
                      render(context.assignment.id, question, answers, max_points, model, rubric, untouched,
                             formulas))
