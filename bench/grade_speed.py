@@ -287,7 +287,7 @@ import json, sys, time, atexit
 stamps = {"process": time.time(), "worker_starts": [], "first_child": None}
 out, sys.argv = sys.argv[1], ["dlbasics", *sys.argv[2:]]
 atexit.register(lambda: open(out, "w").write(json.dumps(stamps)))
-import autograder.report, autograder.grading.run, autograder.sandbox.pool as pool
+import importlib.machinery, autograder.grading.run, autograder.sandbox.pool as pool
 def around(module, name, before, after):
     inner = getattr(module, name)
     def wrapper(*args, **kwargs):
@@ -298,7 +298,24 @@ def around(module, name, before, after):
             stamps[after] = time.time()
     setattr(module, name, wrapper)
 around(autograder.grading.run, "grade_class", "grade_class", "grade_class_end")
-around(autograder.report, "write_outputs", "write", "write_end")
+# autograder.report is wrapped when the command imports it, not imported here: the command imports it
+# after starting the workers, and importing it first would delay their start.
+class WrapReport:
+    def find_spec(self, name, path=None, target=None):
+        if name != "autograder.report":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        run_module = spec.loader.exec_module
+        def exec_module(module):
+            run_module(module)
+            around(module, "write_outputs", "write", "write_end")
+        spec.loader.exec_module = exec_module
+        return spec
+if "autograder.report" in sys.modules:
+    around(sys.modules["autograder.report"], "write_outputs", "write", "write_end")
+else:
+    sys.meta_path.insert(0, WrapReport())
 start = pool.Worker.start
 def timed_start(self):
     begun = time.time()
