@@ -21,8 +21,8 @@ def write_all(context) -> list[tuple[str, Exception]]:
         if hasattr(writer, "start"):
             try:
                 writer.start(context)
-            except (OSError, ValueError):
-                pass  # its write() starts it again, and what fails then is reported
+            except Exception:  # noqa: BLE001 - no writer is kept from writing by another's early start:
+                pass  # its write() starts it again, and what fails there is reported as before
     for writer in WRITERS:
         try:
             failed += writer.write(context)
