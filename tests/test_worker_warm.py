@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from autograder.sandbox.pool import Limits, Worker
 
 PROBE = ("import gc\nraise RuntimeError(f'FROZEN {gc.get_freeze_count()} TRACKED {len(gc.get_objects())} "
@@ -34,3 +36,35 @@ def test_a_child_does_not_collect_what_its_worker_warmed_up():
     # The worker warms up with the collector off: a submission must have it on, or every cycle it
     # makes stays until its memory limit ends it.
     assert found.group(3) == "True", "the collector is off in a submission's process"
+
+
+FONT_PROBE = ("import matplotlib.font_manager as fm\n"
+              "raise RuntimeError(f'MARKER {any(f.name == \"Dlbasics Marker\" for f in fm.fontManager.ttflist)}')\n")
+
+
+@pytest.mark.parametrize("sandbox", ["auto", "rlimits"])  # bubblewrap binds the list; the reduced mode copies it
+def test_a_worker_reads_the_graders_font_list_instead_of_scanning_every_font(sandbox, tmp_path, monkeypatch):
+    # The grader's matplotlib font list (where its MPLCONFIGDIR says), with one font renamed: a worker
+    # whose matplotlib read that list, rather than scanning the fonts in its empty cache folder (0.15 s
+    # of its start, autograder/fontcache.py), knows the made-up name; so does every child it forks.
+    import dataclasses
+
+    import matplotlib.font_manager as fm
+
+    lent = fm.FontManager.__new__(fm.FontManager)
+    lent.__dict__.update(fm.fontManager.__dict__)
+    lent.ttflist = [dataclasses.replace(fm.fontManager.ttflist[0], name="Dlbasics Marker"),
+                    *fm.fontManager.ttflist[1:]]
+    cache = tmp_path / "grader-matplotlib"
+    cache.mkdir()
+    fm.json_dump(lent, cache / f"fontlist-v{fm.FontManager.__version__}.json")
+    monkeypatch.setenv("MPLCONFIGDIR", str(cache))
+    monkeypatch.setenv("DLBASICS_SANDBOX", sandbox)
+    worker = Worker(Limits())
+    try:
+        session = worker.open([{"label": "setup", "source": FONT_PROBE, "added": False}])
+        session.close()
+    finally:
+        worker.stop()
+    message = " ".join(cell.get("message", "") for cell in session.cells)
+    assert "MARKER True" in message, f"{session.cells} {session.ended_message}"

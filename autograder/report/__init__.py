@@ -8,8 +8,9 @@ from pathlib import Path
 from autograder.grading.result import Result
 from autograder.report import feedback, grades_csv, gradescope, hidden, review, similarity, summary
 
-# Per-student files first (feedback/<student>/), then the class-wide ones.
-WRITERS = [feedback, gradescope, grades_csv, hidden, summary, review, similarity]
+# Per-student files first (feedback/<student>/), then the class-wide ones; review last, as its
+# formulas are drawn by a child started before any writer writes (see write_all).
+WRITERS = [feedback, gradescope, grades_csv, hidden, summary, similarity, review]
 
 
 def write_all(context) -> list[tuple[str, Exception]]:

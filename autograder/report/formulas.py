@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
+from autograder.fontcache import lend_font_lists
+
 # Every number here is a limit on what one student's text can cost the grader.
 # A formula of the course draws in 10-50 ms of CPU time (after the first, which loads the fonts and is
 # drawn before any clock starts); 2 s of CPU time is 40x that. CPU time, not the wall clock: another
@@ -212,6 +214,7 @@ class Formulas:
             "MPLCONFIGDIR": str(self.cache / "matplotlib"),
         }
         self.children += 1
+        lend_font_lists(self.cache / "matplotlib")  # read, not built by scanning every font (fontcache.py)
         try:
             printed = subprocess.run(
                 [sys.executable, "-I", "-c", _CHILD, str(CHILD_ADDRESS_SPACE), str(FORMULA_SECONDS), str(self.cache)],

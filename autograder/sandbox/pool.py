@@ -24,6 +24,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from autograder.fontcache import font_lists, lend_font_lists
 from autograder.sandbox import replies
 from autograder.sandbox.replies import MalformedReply
 from autograder.selfcheck.api import Student
@@ -190,6 +191,11 @@ def _bwrap_command(control_fd: int, limits: Limits) -> list[str]:
     # cannot have its own tmpfs; capped like a job's /tmp, since it is memory too.
     command += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777",
                 "--size", str(int(limits.tmp_mb * 2**20)), "--tmpfs", "/tmp"]
+    # The grader's matplotlib font list, read-only where the worker's matplotlib looks for it
+    # (MPLCONFIGDIR, below): its import then reads the list instead of scanning every font
+    # (autograder/fontcache.py). A child mounts its own /tmp over this one and sees none of it.
+    for font_list in font_lists():
+        command += ["--ro-bind", str(font_list), f"/tmp/.matplotlib/{font_list.name}"]
     binds = _interpreter_binds()
     stage = f"{STAGE}/autograder"
     made = set()
@@ -277,6 +283,7 @@ class Worker:
             # folder in here, removed after it.
             self.scratch_root = tempfile.mkdtemp(prefix="dlbasics-scratch-")
             os.chmod(self.scratch_root, 0o1777)
+            lend_font_lists(Path(self.scratch_root) / ".matplotlib")  # its MPLCONFIGDIR (_child_env)
             command = [*_python_command(), str(theirs.fileno())]
             env = {**_child_env(str(PACKAGE_DIR.parent), self.scratch_root)}
         # A file, not a pipe: nobody reads the worker's stderr while it runs, and a full pipe
