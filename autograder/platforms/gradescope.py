@@ -148,6 +148,10 @@ $install -r {lock}
 $install --no-deps {wheel}
 {venv}/bin/python -m pip check
 
+# matplotlib's list of the image's fonts, made once here (in root's cache folder): each grading's
+# sandbox reads it instead of scanning every font again (autograder/fontcache.py).
+{venv}/bin/python -s -c "import matplotlib.font_manager"
+
 # The seed of the hidden inputs and the template are the grader's: root's only. Student code
 # runs as another uid (see run_autograder) and must not read them.
 chown -R root:root /autograder/source
