@@ -19,16 +19,22 @@ PROBE = ("import gc\nraise RuntimeError(f'FROZEN {gc.get_freeze_count()} TRACKED
          "ENABLED {gc.isenabled()}')\n")
 
 
-def test_a_child_does_not_collect_what_its_worker_warmed_up():
+def run_in_a_child(source: str) -> tuple[str, str]:
+    """``source`` as a submission's setup cell in a new worker: the cells' messages, and what is
+    known of the session (for an assertion's message)."""
     worker = Worker(Limits())
     try:
-        session = worker.open([{"label": "setup", "source": PROBE, "added": False}])
+        session = worker.open([{"label": "setup", "source": source, "added": False}])
         session.close()
     finally:
         worker.stop()
-    message = " ".join(cell.get("message", "") for cell in session.cells)
+    return " ".join(cell.get("message", "") for cell in session.cells), f"{session.cells} {session.ended_message}"
+
+
+def test_a_child_does_not_collect_what_its_worker_warmed_up():
+    message, seen = run_in_a_child(PROBE)
     found = re.search(r"FROZEN (\d+) TRACKED (\d+) ENABLED (\w+)", message)
-    assert found, f"the probe did not report: {session.cells} {session.ended_message}"
+    assert found, f"the probe did not report: {seen}"
     frozen, tracked = int(found.group(1)), int(found.group(2))
     # torch and matplotlib alone are far above 100 000 objects; what the child's collector still
     # walks is what the child made (a few thousand), not the worker's imports.
@@ -60,11 +66,5 @@ def test_a_worker_reads_the_graders_font_list_instead_of_scanning_every_font(san
     fm.json_dump(lent, cache / f"fontlist-v{fm.FontManager.__version__}.json")
     monkeypatch.setenv("MPLCONFIGDIR", str(cache))
     monkeypatch.setenv("DLBASICS_SANDBOX", sandbox)
-    worker = Worker(Limits())
-    try:
-        session = worker.open([{"label": "setup", "source": FONT_PROBE, "added": False}])
-        session.close()
-    finally:
-        worker.stop()
-    message = " ".join(cell.get("message", "") for cell in session.cells)
-    assert "MARKER True" in message, f"{session.cells} {session.ended_message}"
+    message, seen = run_in_a_child(FONT_PROBE)
+    assert "MARKER True" in message, seen
