@@ -26,7 +26,7 @@ def matplotlib_cache_folder() -> Path:
     importing matplotlib: that takes 0.3 s)."""
     configured = os.environ.get("MPLCONFIGDIR")
     if configured:
-        return Path(configured)
+        return Path(configured).resolve()
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "matplotlib"
 
 

@@ -73,7 +73,14 @@ def start(context: Context) -> None:
                for text in (model, rubric, *(answer for _, answer in answers)) if text
                for tex in math_sources(render_markdown(text))]
     formulas = Formulas(context.out / "formula-cache")
-    drawing = threading.Thread(target=formulas.draw, args=(sources,), name="review formulas", daemon=True)
+
+    def draw() -> None:
+        try:
+            formulas.draw(sources)
+        except Exception:  # noqa: BLE001 - each page draws what is missing again in write(), which reports it
+            pass
+
+    drawing = threading.Thread(target=draw, name="review formulas", daemon=True)
     drawing.start()
     context.cache["review"] = (pages, formulas, drawing)
 
