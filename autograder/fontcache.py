@@ -14,8 +14,9 @@ builds its own list as before. It names font files and nothing of a course or a 
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
+
+from autograder.files import PRIVATE_DIR, PRIVATE_FILE
 
 # A list of a few thousand fonts is a few MB; anything larger is not matplotlib's list, and is not lent.
 MAX_BYTES = 16 * 2**20
@@ -40,13 +41,17 @@ def font_lists() -> list[Path]:
 
 
 def lend_font_lists(folder: Path) -> None:
-    """Copy the user's font lists into ``folder`` (a matplotlib cache folder) where it has none."""
+    """Copy the user's font lists into ``folder`` (a matplotlib cache folder) where it has none, as
+    owner-only files like everything the kit writes (``autograder.files``)."""
     for path in font_lists():
         target = folder / path.name
         if target.exists():
             continue
         try:
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
+            folder.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+            data = path.read_bytes()
+            handle = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+            with os.fdopen(handle, "wb") as copy:
+                copy.write(data)
         except OSError:
             pass  # matplotlib then scans the fonts itself, as it always did
