@@ -26,9 +26,8 @@ class Context:
     course: object = None  # autograder.course.Course or None
     released: bool = False  # kept for callers; hidden checks' messages are never handed back (outputs.student_checks)
     anonymous: bool = False  # review pages show pseudonyms
-    seed: str = ""  # the run's secret seed: keys the pseudonyms (autograder.report.review), never shown
+    seed: str | None = None  # the run's secret seed: keys the pseudonyms (review.pseudonym), never shown
     cache: dict = field(default_factory=dict)  # shared work between writers (e.g. the summary)
-    seed: str | None = None  # the course's secret seed: keys the pseudonyms (review.pseudonym)
 
 
 class Writer(Protocol):
