@@ -20,7 +20,7 @@ def as_text(question: str, results) -> str:
     for r in results:
         message = _verdict(r.message).replace("\n", "\n      ")  # a traceback's lines stay under their check
         lines.append(f"  {_MARK.get(r.status, '✘')} {r.name.removeprefix('test_').replace('_', ' ')}: {message}")
-    lines += [f"  {NOTE}{note}" for note in _notes(results)]
+    lines += [f"  {NOTE}{note}" for note in notes_of(results)]
     return "\n".join(lines)
 
 
@@ -29,7 +29,7 @@ def _verdict(message) -> str:
     return str(message).split(NOTE)[0].rstrip()
 
 
-def _notes(results) -> list[str]:
+def notes_of(results) -> list[str]:
     """The notes of a question's checks, each once (two checks calling one function note it twice)."""
     return list(dict.fromkeys(note for r in results for note in notes(r.message)))
 
@@ -47,7 +47,7 @@ def as_html(question: str, results) -> str:
         for r in results
     )
     said = "".join(f'<div style="color:#9a6700;white-space:pre-wrap">{html.escape(NOTE + note)}</div>'
-                   for note in _notes(results))
+                   for note in notes_of(results))
     return (f'<div class="dlbasics-check" style="border-left:4px solid {colour};padding:4px 10px">'
             f"<b>{html.escape(question)}</b>: {passed}/{len(results)} checks passed"
             f'<ul style="margin:4px 0">{rows}</ul>{said}</div>')

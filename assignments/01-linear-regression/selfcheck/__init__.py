@@ -16,7 +16,7 @@ import sys
 
 from . import api
 from .calling import invoke
-from .display import figures_not_shown, show
+from .display import figures_not_shown, notes_of, show
 
 # One call may take this long in your kernel before it is interrupted: generous for the
 # course's tiny data (every reference call takes milliseconds), short enough not to hang.
@@ -121,15 +121,15 @@ def check(question: str, namespace: dict | None = None) -> None:
 
 def done(*questions: str, namespace: dict | None = None) -> bool:
     """True when every named function passes its public checks; otherwise say what to finish."""
-    missing, said = [], []
+    missing, checked = [], []
     for question in questions:
         results = _run(question, namespace)
         if not all(r.status == api.PASSED for r in results):
             missing.append(question)
-        said += [note for r in results for note in api.notes(r.message) if note not in said]
+        checked += results
     if missing:
         print(f"(skipped: {_needs(missing)}, then run this cell again.)")
-    for note in said:  # e.g. the figure below is closed or empty because the function showed it itself
+    for note in notes_of(checked):  # e.g. the figure below is closed or empty because the function showed it itself
         print(f"({api.NOTE}{note})")
     return not missing
 
